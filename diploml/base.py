@@ -1,0 +1,130 @@
+"""What every diploml model shares: per-task probabilities in, labelled results out.
+
+A model (transformer, TF-IDF, rules) implements ``predict_proba`` and ``save``/``load``;
+``predict`` turns probabilities into results with the same decision rule everywhere:
+arg-max for ``single_label`` tasks, per-label thresholds for ``multi_label`` tasks.
+A saved model directory holds ``diploml.json`` naming its ``model_type``, so
+``diploml.load`` can dispatch without the caller knowing the kind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from diploml.tasks import Task
+
+MANIFEST = "diploml.json"
+# model_type -> "module:Class"; each class has classmethod ``load(path)``.
+MODEL_TYPES = {
+    "transformer": "diploml.classifier:DiploClassifier",
+    "rules": "diploml.baselines.rules:RuleClassifier",
+    "tfidf": "diploml.baselines.tfidf:TfidfClassifier",
+}
+
+
+def decode(probas: dict[str, np.ndarray], tasks: Sequence[Task], thresholds: dict[str, np.ndarray]) -> list[dict]:
+    """Per-article results from per-task probability arrays of shape (n, n_labels)."""
+    n = len(next(iter(probas.values()))) if probas else 0
+    results = [{} for _ in range(n)]
+    for task in tasks:
+        p = np.asarray(probas[task.name])
+        for i in range(n):
+            row = p[i]
+            if task.multi_label:
+                thr = thresholds.get(task.name, np.full(len(task.labels), 0.5))
+                chosen = [
+                    {"label": lab, "probability": float(row[j])}
+                    for j, lab in enumerate(task.labels) if row[j] >= thr[j]
+                ]
+                chosen.sort(key=lambda d: -d["probability"])
+                results[i][task.name] = chosen
+            else:
+                j = int(np.argmax(row))
+                results[i][task.name] = {"label": task.labels[j], "probability": float(row[j])}
+            results[i].setdefault("probabilities", {})[task.name] = {
+                lab: float(row[j]) for j, lab in enumerate(task.labels)
+            }
+    return results
+
+
+def labels_from_results(results: list[dict], tasks: Sequence[Task]) -> dict[str, list]:
+    """Plain predicted labels per task: a label per article (single) or a list (multi)."""
+    out = {}
+    for t in tasks:
+        if t.multi_label:
+            out[t.name] = [[d["label"] for d in r[t.name]] for r in results]
+        else:
+            out[t.name] = [r[t.name]["label"] for r in results]
+    return out
+
+
+class BaseClassifier:
+    """Shared ``predict`` on top of a subclass's ``predict_proba``."""
+
+    model_type: str = ""
+    tasks: list[Task]
+    thresholds: dict[str, np.ndarray]
+
+    def predict_proba(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def predict(self, texts: Iterable[str], *, evidence: bool = True) -> list[dict]:
+        """One result per text: each task's label(s) with probabilities, plus partner mentions."""
+        texts = list(texts)
+        results = decode(self.predict_proba(texts), self.tasks, self.thresholds)
+        if evidence:
+            for r, text in zip(results, texts):
+                r["partners"] = partner_evidence(text, r.get("regions", []))
+        return results
+
+    def save(self, path: str | Path) -> Path:
+        raise NotImplementedError
+
+
+def partner_evidence(text: str, predicted_regions: list[dict]) -> list[dict]:
+    """Gazetteer mentions in ``text``, each flagged when its region is among the predicted ones."""
+    try:
+        from diploml import partners
+    except ImportError:  # gazetteer not available
+        return []
+    chosen = {d["label"] for d in predicted_regions}
+    out = []
+    for m in partners.find(text):
+        d = m.to_dict() if hasattr(m, "to_dict") else dict(m)
+        d["supports_predicted_region"] = d.get("region") in chosen
+        out.append(d)
+    return out
+
+
+def write_manifest(path: Path, model_type: str, **extra) -> None:
+    from diploml import __version__
+
+    data = {"model_type": model_type, "diploml_version": __version__, **extra}
+    (path / MANIFEST).write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
+
+
+def load(path: str | Path, **kwargs):
+    """Load any saved diploml model directory (transformer, TF-IDF or rules)."""
+    path = Path(path)
+    manifest = path / MANIFEST
+    if not path.is_dir():
+        raise FileNotFoundError(f"model directory not found: {path}")
+    if not manifest.is_file():
+        raise FileNotFoundError(
+            f"{path} is not a diploml model directory: {MANIFEST} is missing "
+            "(was training interrupted before the final save?)"
+        )
+    try:
+        info = json.loads(manifest.read_text("utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{manifest}: corrupt manifest ({e.msg})") from None
+    model_type = info.get("model_type")
+    if model_type not in MODEL_TYPES:
+        raise ValueError(f"{manifest}: unknown model_type {model_type!r}; known: {sorted(MODEL_TYPES)}")
+    module, cls = MODEL_TYPES[model_type].split(":")
+    return getattr(importlib.import_module(module), cls).load(path, **kwargs)
