@@ -14,11 +14,13 @@ The directory is built in a temporary sibling and published with ``os.replace``;
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -297,7 +299,8 @@ def precompiled_charsmap(norm_table: dict[str, str]) -> bytes:
     """
     import sentencepiece as spm
 
-    spec = spm.SentencePieceNormalizer(norm_map=sorted(norm_table.items())).serialized_normalizer_spec()
+    with _quiet_stderr():  # the C++ builder logs to fd 2 unconditionally
+        spec = spm.SentencePieceNormalizer(norm_map=sorted(norm_table.items())).serialized_normalizer_spec()
     # NormalizerSpec field 2 (bytes) is precompiled_charsmap; walk the protobuf wire format.
     pos = 0
     while pos < len(spec):
@@ -315,6 +318,24 @@ def precompiled_charsmap(norm_table: dict[str, str]) -> bytes:
         else:
             raise ValueError(f"unexpected protobuf wire type {wire}")
     raise ValueError("sentencepiece returned no precompiled charsmap")
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. some notebooks): just run
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -425,7 +446,7 @@ def materialize(out: str | Path, force: bool = False) -> Path:
     out = Path(out).absolute()
     if is_complete(out) and not force:
         return out
-    if out.exists() and not force:
+    if out.exists() and not force and not (out.is_dir() and not any(out.iterdir())):
         raise IncompleteDirectory(f"{out} exists and is not a complete encoder directory; use --force to replace it")
     src, version = source_path()
     sha = verify(src)
