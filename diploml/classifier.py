@@ -164,9 +164,9 @@ class DiploClassifier(BaseClassifier):
             logits = self.model(**{k: v.to(device) for k, v in batch.items()})
             for name, kind, _ in self.model.tasks:
                 out[name].append(MultiTaskClassifier.probabilities(logits[name].float(), kind).cpu().numpy())
-            if bar:
+            if bar is not None:
                 bar.update(len(chunk))
-        if bar:
+        if bar is not None:
             bar.close()
         return {t.name: (np.concatenate(out[t.name]) if out[t.name] else np.zeros((0, len(t.labels))))
                 for t in self.tasks}

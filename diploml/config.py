@@ -125,6 +125,12 @@ class TrainingConfig(Section):
     dataloader_num_workers: int = 0
     use_cpu: bool = False
 
+    @field_validator("eval_strategy", mode="before")
+    @classmethod
+    def _yaml_no(cls, v):
+        # YAML 1.1 reads a bare `no` as False
+        return "no" if v is False else v
+
 
 class EvaluationConfig(Section):
     tune_thresholds: bool = True

@@ -137,6 +137,7 @@ def train(model: MultiTaskClassifier, tokenizer, tasks: list[Task], train_items:
         remove_unused_columns=False,
         label_names=[f"labels_{t.name}" for t in tasks],
         dataloader_num_workers=cfg.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
         use_cpu=cfg.use_cpu,
         ddp_find_unused_parameters=False,
         enable_jit_checkpoint=True,

@@ -1,0 +1,59 @@
+"""Shared fixtures: the tiny config (random 2-layer BERT, committed tokenizer) and in-memory articles."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_ENCODER = ROOT / "tests" / "fixtures" / "tiny_encoder"
+
+
+@pytest.fixture(autouse=True)
+def _repo_cwd(monkeypatch):
+    # configs name paths relative to the repository root
+    monkeypatch.chdir(ROOT)
+
+
+def tiny_config(tmp_path: Path, **sections):
+    """configs/tiny.yaml with overrides given as {section: {key: value}}."""
+    from diploml.config import load_config
+
+    overrides = [f"training.output_dir={tmp_path / 'run'}", "training.logging_steps=1000"]
+    for section, values in sections.items():
+        for key, value in values.items():
+            overrides.append(f"{section}.{key}={value}")
+    return load_config(ROOT / "configs" / "tiny.yaml", overrides)
+
+
+# Eight short, distinct articles: enough for a tiny model to memorise.
+EASY = [
+    ("Thủ tướng thăm chính thức Lào, hội đàm về đường sắt và thương mại.", "visit", ["southeast_asia"],
+     ["transport", "economy_trade"]),
+    ("Chủ tịch nước tiếp Đại sứ Pháp trình quốc thư tại Hà Nội.", "meeting", ["europe"], ["politics_diplomacy"]),
+    ("Bộ trưởng điện đàm với người đồng cấp Nhật Bản về đầu tư và lao động.", "phone_call", ["northeast_asia"],
+     ["investment_finance", "labour_migration"]),
+    ("Việt Nam phát biểu tại phiên họp Đại hội đồng Liên hợp quốc về khí hậu.", "multilateral", ["international"],
+     ["climate_environment"]),
+    ("Hai nước ký hiệp định miễn thị thực và hợp tác giáo dục với Brazil.", "agreement", ["latin_america"],
+     ["education", "labour_migration"]),
+    ("Người phát ngôn trả lời câu hỏi về Biển Đông và an ninh khu vực với Ấn Độ.", "statement", ["south_asia"],
+     ["defense_security"]),
+    ("Điện mừng Quốc khánh gửi Tổng thống Nam Phi, chúc hợp tác y tế phát triển.", "message", ["africa"], ["health"]),
+    ("Bảo hộ công dân Việt Nam tại Australia sau bão, hỗ trợ du lịch trở lại.", "consular", ["oceania"],
+     ["tourism", "climate_environment"]),
+]
+
+
+def easy_articles(prefix: str = "a"):
+    from diploml.data import Article
+
+    return [Article(id=f"{prefix}{i}", title="", text=text,
+                    labels={"topic": topic, "regions": regions, "sectors": sectors})
+            for i, (text, topic, regions, sectors) in enumerate(EASY)]
