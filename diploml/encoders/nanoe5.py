@@ -90,8 +90,9 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def verify(path: Path, expected: str = SOURCE_SHA256) -> str:
+def verify(path: Path, expected: str | None = None) -> str:
     """Check the file's SHA-256; raise :class:`ChecksumMismatch` naming both hashes."""
+    expected = expected or SOURCE_SHA256
     actual = sha256_file(path)
     if actual != expected:
         raise ChecksumMismatch(
