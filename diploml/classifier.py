@@ -88,8 +88,9 @@ class DiploClassifier(BaseClassifier):
         return encode_article(self.tokenizer, self.prepare(text), max_length=m.max_length, stride=m.stride,
                               max_windows=m.max_windows, article_id=article_id)
 
-    def _items(self, articles: Sequence[Article]) -> list[dict]:
-        return [{"input_ids": self._windows(a.full_text, a.id), **label_targets(a.labels, self.tasks)}
+    def _items(self, articles: Sequence[Article], max_windows: int | None = None) -> list[dict]:
+        # max_windows here is the training-time cost cap (training.max_windows), never applied at prediction
+        return [{"input_ids": self._windows(a.full_text, a.id)[:max_windows], **label_targets(a.labels, self.tasks)}
                 for a in articles]
 
     # ---- training -------------------------------------------------------------------------
@@ -110,8 +111,8 @@ class DiploClassifier(BaseClassifier):
         if cfg.model.trim_vocab:
             texts = [self.prepare(a.full_text) for a in train_articles + dev_articles]
             encoder, self.tokenizer = trim_encoder_vocab(encoder, self.tokenizer, texts)
-        train_items = self._items(train_articles)
-        dev_items = self._items(dev_articles) if dev_articles else None
+        train_items = self._items(train_articles, cfg.training.max_windows)
+        dev_items = self._items(dev_articles, cfg.training.max_windows) if dev_articles else None
         pw = positive_weights(self.tasks, train_items) if cfg.tasks.positive_weights else None
         self.model = build_model(encoder, self.tasks, cfg.model, cfg.tasks, pw)
         tmp = None

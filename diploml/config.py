@@ -122,6 +122,9 @@ class TrainingConfig(Section):
     metric_for_best_model: str = "macro_f1"
     save_total_limit: int = Field(1, ge=1)
     keep_checkpoints: bool = Field(False, description="keep Trainer checkpoints in the run directory after training")
+    max_windows: int | None = Field(
+        None, ge=1, description="train on at most the first N windows of an article (cost cap); "
+        "evaluation and prediction still read every window")
     dataloader_num_workers: int = 0
     use_cpu: bool = False
 
