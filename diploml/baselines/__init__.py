@@ -1,0 +1,1 @@
+"""Baseline models: rules (trigger phrases, gazetteer, keyword lexicon)."""

@@ -1,0 +1,159 @@
+"""Rule baseline: model interface, save/load, seed behaviour, and the ``diploml label`` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from diploml import base
+from diploml.baselines.rules import RuleClassifier
+from diploml.cli import main
+from diploml.regions import regions_of
+from diploml.tasks import load_task_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD = {json.loads(line)["id"]: json.loads(line)
+        for line in (ROOT / "seeds" / "labels.jsonl").read_text("utf-8").splitlines() if line}
+SEED_TEXTS = {p.stem: p.read_text("utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return RuleClassifier()
+
+
+def test_interface_shapes(model):
+    tasks = load_task_schema("diplomatic_news")
+    assert [t.name for t in model.tasks] == [t.name for t in tasks]
+    probas = model.predict_proba(list(SEED_TEXTS.values()))
+    for t in tasks:
+        p = probas[t.name]
+        assert p.shape == (len(SEED_TEXTS), len(t.labels))
+        assert ((p >= 0) & (p <= 1)).all()
+    assert np.allclose(probas["topic"].sum(axis=1), 1.0)
+    assert model.fit(["ignored"], [{"topic": "visit"}]) is model
+
+
+def test_topic_fallback_is_documented_and_weaker(model):
+    p = model.predict_proba(["Một văn bản không có từ khóa nào"])["topic"][0]
+    labels = model._task("topic").labels
+    assert labels[int(np.argmax(p))] == model.rules["topic.yaml"]["fallback"]
+    assert p.max() < 0.5
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("Thủ tướng điện đàm với Thủ tướng Nhật Bản\nHai bên chúc mừng nhau.", "phone_call"),
+    ("Chủ tịch nước gửi điện mừng Quốc khánh Pháp", "message"),
+    ("Người phát ngôn Bộ Ngoại giao chia buồn về vụ động đất", "statement"),
+    ("Sơ tán công dân Việt Nam khỏi vùng xung đột\nNgười phát ngôn cho biết.", "consular"),
+    ("Thủ tướng hội đàm với Thủ tướng Lào nhân chuyến thăm chính thức", "visit"),
+    ("Bộ trưởng gặp Ngoại trưởng Mỹ bên lề Hội nghị Cấp cao ASEAN", "meeting"),
+    ("Việt Nam tham dự Hội nghị Thượng đỉnh G20", "multilateral"),
+    ("Việt Nam và Chile ký kết bản ghi nhớ hợp tác", "agreement"),
+])
+def test_topic_triggers(model, text, topic):
+    assert model.analyse(text)["topic"] == topic
+
+
+def test_sectors_and_exclusions(model):
+    a = model.analyse("Hai bên hợp tác về du lịch và giáo dục.\nSáng 17/11 theo giờ địa phương.")
+    assert set(a["sectors"]) == {"tourism", "education"}
+    background = "Cải thiện môi trường đầu tư, giữ gìn môi trường hòa bình"
+    assert model.analyse(background)["sectors"] == ["investment_finance"]
+    assert "climate_environment" in model.analyse("Bảo vệ môi trường")["sectors"]
+
+
+def test_venue_is_not_a_partner(model):
+    a = model.analyse("Chủ tịch nước gặp Tổng thống Peru\nTại thành phố San Francisco, Hoa Kỳ, Chủ tịch nước gặp "
+                      "Tổng thống Peru.\nHai bên bàn về Peru.")
+    assert a["partners"] == ["PE"]
+    assert "US" in a["mentioned"]
+
+
+def test_seed_behaviour(model):
+    """The floor: rules get most seed labels right (they are generic phrases, not seed answers)."""
+    topic_hits = region_hits = 0
+    for sid, text in SEED_TEXTS.items():
+        a = model.analyse(text)
+        gold = GOLD[sid]
+        topic_hits += a["topic"] == gold["topic"]
+        region_hits += set(a["regions"]) == set(gold["regions"])
+        assert set(gold["partners"]) <= set(a["mentioned"])
+        assert a["regions"] == regions_of(a["partners"])
+        overlap = set(a["sectors"]) & set(gold["sectors"])
+        assert len(overlap) >= len(gold["sectors"]) // 2
+    assert topic_hits >= 3
+    assert region_hits >= 3
+
+
+def test_predict_results_with_partner_evidence(model):
+    results = model.predict([SEED_TEXTS["004_d2da0c1ad552315d"]])
+    r = results[0]
+    assert r["topic"]["label"] in model._task("topic").labels
+    assert [d["label"] for d in r["regions"]] == ["latin_america"]
+    by_code = {d["code"]: d for d in r["partners"]}
+    assert by_code["PE"]["supports_predicted_region"] is True
+    assert by_code["US"]["supports_predicted_region"] is False
+
+
+def test_save_load_roundtrip(model, tmp_path):
+    path = model.save(tmp_path / "rules")
+    assert json.loads((path / base.MANIFEST).read_text("utf-8"))["model_type"] == "rules"
+    assert (path / "sectors.yaml").is_file()
+    loaded = base.load(path)
+    assert isinstance(loaded, RuleClassifier)
+    texts = list(SEED_TEXTS.values())[:2]
+    for k, v in model.predict_proba(texts).items():
+        assert np.array_equal(v, loaded.predict_proba(texts)[k])
+
+
+def test_edited_lexicon_is_used(model, tmp_path):
+    path = model.save(tmp_path / "rules")
+    sectors = (path / "sectors.yaml").read_text("utf-8").replace("health: [", "health: [bóng đá, ")
+    (path / "sectors.yaml").write_text(sectors, "utf-8")
+    assert "health" in RuleClassifier.load(path).analyse("Giao hữu bóng đá")["sectors"]
+
+
+def test_unknown_lexicon_label_is_an_error(model, tmp_path):
+    path = model.save(tmp_path / "rules")
+    (path / "sectors.yaml").write_text("sectors:\n  helth: [y tế]\n", "utf-8")
+    with pytest.raises(ValueError, match="helth"):
+        RuleClassifier.load(path)
+
+
+REQUIRED = ("id", "title", "text", "topic", "partners", "regions", "sectors")
+
+
+def test_label_command_on_seed_folder(tmp_path):
+    out = tmp_path / "silver.jsonl"
+    assert main(["label", "--rules", str(ROOT / "seeds"), "-o", str(out)]) == 0
+    records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert len(records) == 5
+    assert {r["id"] for r in records} == set(GOLD)
+    for r in records:
+        assert all(k in r for k in REQUIRED) and r["silver"] is True
+        assert r["title"] and r["text"]
+        assert "Chờ..." not in r["text"] and "0:00" not in r["text"]
+        assert r["regions"] == regions_of(r["partners"])
+    hits = sum(r["topic"] == GOLD[r["id"]]["topic"] for r in records)
+    assert hits >= 3
+
+
+def test_label_command_on_jsonl(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a1", "title": "Thủ tướng điện đàm với Thủ tướng Úc",
+                               "text": "Hai bên nhất trí thúc đẩy thương mại."}, ensure_ascii=False) + "\n", "utf-8")
+    out = tmp_path / "silver.jsonl"
+    assert main(["label", "--rules", str(src), "-o", str(out)]) == 0
+    rec = json.loads(out.read_text("utf-8"))
+    assert (rec["id"], rec["topic"], rec["partners"], rec["regions"]) == ("a1", "phone_call", ["AU"], ["oceania"])
+    assert "economy_trade" in rec["sectors"]
+
+
+def test_label_command_errors(tmp_path, capsys):
+    assert main(["label", "--rules", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o.jsonl")]) == 1
+    assert "not found" in capsys.readouterr().err
+    assert main(["label", str(ROOT / "seeds"), "-o", str(tmp_path / "o.jsonl")]) == 2
