@@ -7,6 +7,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from diploml import partners
 from diploml.partners import codes_of, find, group_by_region, names_of
@@ -122,3 +124,15 @@ def test_partner_evidence_in_base():
 
     ev = partner_evidence("Thủ tướng Nhật Bản thăm Pháp", [{"label": "europe", "probability": 0.9}])
     assert [(e["code"], e["supports_predicted_region"]) for e in ev] == [("JP", False), ("FR", True)]
+
+
+NAMES = ["Hoa Kỳ", "Mỹ", "Anh", "Thuỵ Sĩ", "LHQ", "Nguyễn Tuấn Anh", "Nam Mỹ", "Cộng hoà Séc", "ASEAN", "Lào Cai"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=8), st.sampled_from(NAMES)), max_size=12).map(" ".join))
+def test_find_total_and_spans_exact(text):
+    for variant in (text, unicodedata.normalize("NFD", text)):
+        for m in find(variant):
+            assert variant[m.start:m.end] == m.form
+            assert m.region
