@@ -79,7 +79,10 @@ def test_invented_noisy_pages(page):
     "ttxvn-1607chutichnuoc1-1902", "Ảnh: TTXVN", "(Ảnh: Reuters)", "Chia sẻ", "Thích 1,2k", "Tin cùng chuyên mục",
     "Email: info@daisan.vn", "Fax: 045625169", "Điện thoại: 1900 98 98 36", "© 2024 Báo Quốc tế",
     "Thứ Hai, 18/09/2023 10:30 (GMT+7)", "16/07/2024 14:35", "Hội đàm cấp cao. (Ảnh: TTXVN phát)",
-    "https://baoquocte.vn/bai-viet-123.html",
+    "https://baoquocte.vn/bai-viet-123.html", "Trang chủ | Thời sự | Thế giới", "Trang chủ > Chính trị > Đối ngoại",
+    "Thời sự Chính trị Kinh tế Thế giới Xã hội", "Thích Chia sẻ", "In bài | Gửi email", "Bình luận (0) | In bài",
+    "Theo dõi VOV trên Google News", "Đọc thêm: Việt Nam - Lào ký kết thỏa thuận", "Tags: Việt Nam, Lào",
+    "Nhân Dân điện tử", "Tuổi Trẻ Online - Thời sự", "Ảnh: apec2017-ariyana-1111.jpg", "Nhảy đến nội dung chính",
 ])
 def test_noise_lines(line):
     assert is_noise(normalize(line))
@@ -92,6 +95,11 @@ def test_noise_lines(line):
     "Thủ tướng đề nghị tăng cường hợp tác trong lĩnh vực điện thoại di động và viễn thông.",
     "Việt Nam - Lào",
     "Email và mạng xã hội là công cụ ngoại giao số quan trọng, Bộ trưởng nhấn mạnh.",
+    "Đường dây nóng bảo hộ công dân: +84 981 84 84 84.",
+    "Nhân dân hai nước",
+    "Thanh niên - lực lượng nòng cốt",
+    "Kinh tế - thương mại",
+    "Hợp tác thương mại điện tử",
 ])
 def test_sentences_are_not_noise(line):
     assert not is_noise(line)

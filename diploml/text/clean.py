@@ -22,7 +22,8 @@ def _fold(line: str) -> str:
 
 # Whole-line widgets (compared after casefolding, trailing dots/colons ignored).
 NAV_LINES = {
-    "chờ", "đang tải", "loading", "nhảy đến nội dung", "bỏ qua nội dung", "skip to content",
+    "chờ", "đang tải", "loading", "nhảy đến nội dung", "nhảy đến nội dung liên quan", "bỏ qua nội dung",
+    "skip to content", "nhảy đến nội dung chính",
     "trang chủ", "menu", "logo", "quay lại", "về đầu trang", "lên đầu trang", "nghe bài viết",
     "nghe đọc bài", "tự động phát", "in bài", "in bài viết", "theo dõi", "đăng nhập", "đăng ký",
     "tìm kiếm", "quảng cáo", "advertisement", "video", "audio", "photo", "ảnh", "infographic",
@@ -32,13 +33,25 @@ RELATED_HEADERS = {
     "tin cùng chuyên mục", "tin liên quan", "bài liên quan", "tin khác", "các tin khác",
     "tin mới", "tin mới nhất", "tin đọc nhiều", "đọc nhiều", "đọc thêm", "xem thêm", "xem tiếp",
     "có thể bạn quan tâm", "bạn có thể quan tâm", "tin nổi bật", "tin tức liên quan",
-    "bài viết liên quan", "related", "related news", "more news", "cùng chuyên mục",
+    "bài viết liên quan", "related", "related news", "more news", "cùng chuyên mục", "bài đọc nhiều",
+    "tin khác cùng chuyên mục", "tin bài liên quan", "bài viết cùng chủ đề", "tin cùng chủ đề", "cùng chủ đề",
 }
 SHARE_WORDS = {
     "chia sẻ", "share", "thích", "like", "tweet", "bình luận", "gửi bình luận", "lưu", "lưu bài",
-    "in", "email", "gửi email", "facebook", "zalo", "twitter", "x", "copy link", "sao chép liên kết",
-    "linkedin", "telegram", "messenger", "bookmark", "báo lỗi", "góp ý", "font", "cỡ chữ", "a+",
-    "a-", "a", "google news", "theo dõi trên google news",
+    "in", "in bài", "gửi bài", "bài viết", "email", "gửi email", "facebook", "zalo", "twitter", "x", "copy link",
+    "sao chép liên kết", "linkedin", "telegram", "messenger", "bookmark", "báo lỗi", "góp ý", "font", "cỡ chữ",
+    "a+", "a-", "a", "google news", "theo dõi trên google news", "bản in", "gửi bạn bè", "phản hồi",
+    "chia sẻ bài viết", "in trang", "gửi bài viết", "lưu tin", "quay lại trang trước", "quay lại",
+}
+# Section names of Vietnamese news sites, as they appear in breadcrumbs and menus.
+SECTION_NAMES = {
+    "trang chủ", "thời sự", "chính trị", "kinh tế", "thế giới", "xã hội", "văn hóa", "thể thao", "đối ngoại",
+    "kinh doanh", "video", "giáo dục", "pháp luật", "sức khỏe", "quốc hội", "chính sách", "kiều bào",
+    "người việt bốn phương", "bình luận - phân tích", "quốc tế", "tin tức", "tin mới", "đọc nhiều", "tin mới nhất",
+    "podcast", "multimedia", "emagazine", "infographics", "ảnh", "media", "đời sống", "du lịch", "khoa học",
+    "công nghệ", "giải trí", "bạn đọc", "tiêu điểm", "chuyên đề", "phóng sự", "châu á", "châu âu", "châu phi",
+    "châu mỹ", "trung đông", "hồ sơ", "ngoại giao", "an ninh", "quân sự", "thị trường", "tài chính", "số hóa",
+    "tin hoạt động",
 }
 
 _PLAYER = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?(\s*/\s*\d{1,2}:\d{2}(:\d{2})?)?$")
@@ -65,7 +78,7 @@ _DATE_LINE = re.compile(
 _HAS_DIGIT = re.compile(r"\d")
 # Contact and legal lines of a site footer: removed wherever they occur.
 _CONTACT = re.compile(
-    r"^(e-?mail|điện thoại|đt|tel|telephone|phone|hotline|fax|đường dây nóng)\b.{0,120}$", _FLAGS
+    r"^(e-?mail|điện thoại|đt|tel|telephone|phone|hotline|fax)\b.{0,120}$", _FLAGS
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _COPYRIGHT = re.compile(r"(©|\(c\)\s*\d{4}|^copyright\b|^bản quyền\b|giữ bản quyền|all rights reserved)", _FLAGS)
@@ -79,6 +92,26 @@ _LICENCE = re.compile(
 _FOOTER_ONLY = re.compile(
     r"^(địa chỉ|trụ sở|chi nhánh|văn phòng|công ty|cơ quan|liên hệ|website|tòa soạn)\b.{0,200}$", _FLAGS
 )
+_FOLLOW_US = re.compile(r"^theo dõi\s.{0,40}\s?trên(\s+(google news|facebook|zalo|youtube|tiktok))?$", _FLAGS)
+# News outlets, for mastheads ("Nhân Dân điện tử", "Tuổi Trẻ Online - Thời sự", "VietNamNet | ...").
+OUTLETS = (
+    "nhân dân", "tuổi trẻ", "thanh niên", "vietnamnet", "vnexpress", "dân trí", "vov", "vtv", "vtv news",
+    "vietnamplus", "vietnam+", "báo quốc tế", "thế giới & việt nam", "tg&vn", "báo điện tử chính phủ",
+    "baochinhphu", "ttxvn", "thông tấn xã việt nam", "quân đội nhân dân", "công an nhân dân", "tiền phong",
+    "sài gòn giải phóng", "hà nội mới", "voh", "zing news", "znews", "vietnam news", "báo tin tức",
+)
+_OUTLET = re.compile(
+    r"^((" + "|".join(re.escape(o) for o in OUTLETS) + r")|(báo|tạp chí)\s.{1,40}"
+    r"|(cổng|trang) thông tin( điện tử)?.{0,40})(\s+(điện tử|online))?$"
+)
+_SKIP_LINK = re.compile(r"^(nhảy đến|chuyển đến|bỏ qua|skip to)\s[^.!?]{0,30}$", _FLAGS)
+_META = re.compile(r"^(tags?|từ khóa|chủ đề|keywords?)\s*:|^bài viết thuộc chuyên mục\b", _FLAGS)
+# An image file name anywhere in a short line that is not a sentence: a caption with its file.
+_IMAGE_TOKEN = re.compile(r"\S+\.(jpe?g|png|gif|webp)\b", _FLAGS)
+_INLINE_RELATED = re.compile(
+    r"^(đọc thêm|đọc tiếp|xem thêm|xem tiếp|tin liên quan|bài liên quan|tin khác)\s*[:>»-]\s*\S.{0,200}$", _FLAGS
+)
+_CRUMB_SEP = re.compile(r"\s*(?:[|>›»/•·]|\s\"\s)\s*")
 _SENTENCE_END = re.compile(r"[.!?…\"')]$")
 _TABLE_EDGE = re.compile(r"^(\s*\|)+|(\s*\|)+$")
 _DOTS = re.compile(r"[\s.:…]+$")
@@ -89,15 +122,47 @@ def _is_upper_heading(line: str) -> bool:
     return len(letters) >= 4 and all(c.isupper() for c in letters) and len(line) <= 120
 
 
+def _covered_by(words: list[str], phrases: set[str]) -> bool:
+    """Can the word sequence be split entirely into known phrases (of up to 5 words)?"""
+    ok = [True] + [False] * len(words)
+    for i in range(1, len(words) + 1):
+        ok[i] = any(ok[j] and " ".join(words[j:i]) in phrases for j in range(max(0, i - 5), i))
+    return ok[-1]
+
+
 def _is_share_line(folded: str) -> bool:
-    parts = [p.strip() for p in re.split(r"[|/·•,;]+|\s{2,}", folded) if p.strip()]
+    """Share/like/print buttons, with or without separators: "Chia sẻ Thích", "In bài | Gửi email"."""
+    parts = [p.strip() for p in re.split(r"[|/·•,;:]+|\s{2,}", folded) if p.strip()]
     if not parts:
         return False
     for p in parts:
-        p = re.sub(r"\(?\d[\d.,]*[km]?\+?\)?", " ", p).strip()  # counters: "12", "1,2k"
-        if p and p not in SHARE_WORDS:
+        if _FOLLOW_US.match(p):
+            continue
+        p = re.sub(r"\(?\d[\d.,]*[km]?\+?\)?", " ", p).strip()  # counters: "12", "1,2k", "(0)"
+        if p and not _covered_by(p.split(), SHARE_WORDS):
             return False
     return True
+
+
+def _is_breadcrumb(folded: str) -> bool:
+    """Section menus and breadcrumbs: "Trang chủ | Thời sự | Thế giới", "Trang chủ > Chính trị"."""
+    known = SECTION_NAMES | NAV_LINES | RELATED_HEADERS | SHARE_WORDS | set(OUTLETS)
+    parts = [p.strip() for p in _CRUMB_SEP.split(folded) if p.strip()]
+    if len(parts) >= 2 and all(len(p.split()) <= 5 and not _SENTENCE_END.search(p) for p in parts):
+        return any(p in known for p in parts)
+    return _covered_by(folded.split(), SECTION_NAMES) and len(folded.split()) >= 4
+
+
+def _is_masthead(folded: str) -> bool:
+    """A site name, alone or with sections/dates: "Nhân Dân điện tử", "Tuổi Trẻ Online - Thời sự"."""
+    parts = [p.strip() for p in re.split(r"\s[-|•]\s|\|", folded) if p.strip()]
+    if not parts:
+        return False
+    head = parts[0]
+    outlet = head in OUTLETS or (_OUTLET.match(head) and re.search(r"(điện tử|online)$|^(cổng|trang) thông tin", head))
+    if not outlet:
+        return False
+    return all(p in SECTION_NAMES or _PLAYER.match(p) or _DATE_LINE.match(p) or _LICENCE.search(p) for p in parts[1:])
 
 
 def _looks_like_link_title(line: str) -> bool:
@@ -113,13 +178,18 @@ def is_noise(line: str, title: str | None = None) -> bool:
         return True
     if _PLAYER.match(folded) or _IMAGE_FILE.match(line) or _SLUG.match(line) or _URL.match(line):
         return True
+    short_unfinished = len(line) <= 150 and not _SENTENCE_END.search(line)
+    if short_unfinished and (_IMAGE_TOKEN.search(line) or _is_masthead(folded)):
+        return True
+    if _META.match(line) or _SKIP_LINK.match(line):
+        return True
     if _DATE_LINE.match(folded) and _HAS_DIGIT.search(folded):
         return True
-    if _is_share_line(folded):
+    if _is_share_line(folded) or _is_breadcrumb(folded) or _FOLLOW_US.match(folded) or _INLINE_RELATED.match(line):
         return True
     if len(line) <= 300 and (_CREDIT_TAIL.search(line) or _CREDIT_WHOLE.match(line)):
         return True
-    contact = _CONTACT.match(line) and (_HAS_DIGIT.search(line) or _EMAIL.search(line))
+    contact = _CONTACT.match(line) and (_HAS_DIGIT.search(line) or _EMAIL.search(line)) and not line.endswith(".")
     if contact or (_EMAIL.search(line) and len(line) <= 120 and not _SENTENCE_END.search(line)):
         return True
     if len(line) <= 300 and (_COPYRIGHT.search(line) or _LICENCE.search(line)):
