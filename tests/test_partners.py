@@ -89,6 +89,11 @@ def test_no_form_means_two_different_codes():
     ("who knows, eu", []),
     ("Việt Nam", []),
     ("Nigeria và Niger, Guinea Xích Đạo", ["NG", "NE", "GQ"]),
+    ("Lebanon, Lithuania và Gruzia", ["LB", "LT", "GE"]),
+    ("quá cảnh Istanbul rồi bay từ Jeddah", ["TR", "SA"]),
+    ("Tổ chức Di cư Quốc tế (IOM) và Hội đồng Hợp tác vùng Vịnh", ["ORG:IOM", "ORG:IOM", "ORG:GCC"]),
+    ("a Turkey sandwich", []),
+    ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM và NAM PHI", ["ZA"]),
 ])
 def test_ambiguity_and_forms(text, codes):
     assert [m.code for m in find(text)] == codes

@@ -1,7 +1,8 @@
 """Partner gazetteer: Vietnamese names of countries, territories and organisations in news text.
 
 Sources: the CLDR Vietnamese territory names shipped with Babel (``Locale('vi').territories``)
-for every code of ``resources/m49_regions.csv``, plus the hand-made alias list
+for every code of ``resources/m49_regions.csv`` (and its English names, which Vietnamese news
+also uses: "Lebanon", "Lithuania"), plus the hand-made alias list
 ``resources/partners/aliases.tsv`` (short forms, transliterations, capitals, metonyms,
 organisations and blockers). ``find(text)`` returns mentions with character spans into the
 text as given; a mention is evidence, not a partner (a venue or a background investor is
@@ -35,6 +36,9 @@ VIETNAM = "VN"
 # CLDR codes that are organisations, not territories.
 CLDR_ORGS = {"UN": "ORG:UN", "EU": "ORG:EU"}
 
+# English names (the table's name_en, also from CLDR) that are common words or personal names.
+AMBIGUOUS_ENGLISH = {"Chad", "Jersey", "Guernsey", "Turkey", "Man", "Isle of Man", "Jordan", "Georgia"}
+
 _CHAR_MAP = {c: "'" for c in "‘’‚‛′`"} | {c: '"' for c in "“”„‟«»″"} | {c: "-" for c in "‐‑‒–—―−"}
 _WORD = re.compile(r"[^\W\d_]+")
 _SEP = re.compile(r"[\s\-]+")
@@ -49,7 +53,7 @@ class Mention:
     start: int
     end: int
     region: str  # the guide's region label (UN M49 sub-region; "international" for ORG:)
-    kind: str  # country | capital | metonym | demonym | organisation
+    kind: str  # country | capital | city | metonym | demonym | organisation
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,6 +131,9 @@ def _cldr_entries() -> list[_Entry]:
         for name in {territories.get(code), row.get("name_vi")} - {None, ""}:
             for form in _split_cldr(name):
                 entries.append(_Entry(code, form, "country", frozenset()))
+        english = row.get("name_en", "").replace(" & ", " and ")
+        if english and english not in AMBIGUOUS_ENGLISH and "SAR" not in english and "(" not in english:
+            entries.append(_Entry(code, english.replace("St. ", "Saint "), "country", frozenset()))
     for cldr_code, org in CLDR_ORGS.items():
         if cldr_code in territories:
             entries.append(_Entry(org, territories[cldr_code], "organisation", frozenset()))
