@@ -182,3 +182,8 @@ def test_preprocess_options_off():
     assert preprocess(raw, normalize=False, clean=False) == raw
     assert preprocess(raw, clean=False) == "Chờ...\nHòa bình"
     assert preprocess(raw) == "Hòa bình"
+
+
+def test_segment_pyvi_when_installed():
+    pytest.importorskip("pyvi")
+    assert "Việt_Nam" in segment("Việt Nam và Hàn Quốc", "pyvi")
