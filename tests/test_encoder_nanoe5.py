@@ -262,6 +262,22 @@ def test_killed_conversion_is_not_accepted(tmp_path, monkeypatch):
     assert conv.is_complete(target) and not (target / "model.safetensors").exists()
 
 
+def test_concurrent_conversion_keeps_the_first_published(tmp_path, monkeypatch):
+    target = encoder_dir(NAME, tmp_path)
+
+    def convert(out, src, sha, version):
+        # while we convert, another process publishes its (complete) directory
+        target.mkdir(parents=True)
+        (target / "theirs").write_text("in use")
+        (target / conv.MARKER).write_text(sha + "\n")
+        (out / conv.MARKER).write_text(sha + "\n")
+
+    monkeypatch.setattr(conv, "convert", convert)
+    assert Path(resolve_encoder(NAME, cache_dir=str(tmp_path))) == target
+    assert (target / "theirs").exists()
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
 # ----------------------------------------------------------------------------- errors and CLI
 
 

