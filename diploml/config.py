@@ -60,6 +60,7 @@ class TfidfConfig(Section):
     sublinear_tf: bool = True
     C: float = Field(4.0, gt=0, description="inverse regularisation strength of the linear models")
     class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = Field(2000, ge=1, description="iterations of the logistic regression solver")
 
 
 class PreprocessConfig(Section):
