@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -19,6 +20,8 @@ import numpy as np
 from diploml.tasks import Task
 
 MANIFEST = "diploml.json"
+# Run-directory layout version; bump when a change makes old readers misread new directories.
+FORMAT_VERSION = 1
 # model_type -> "module:Class"; each class has classmethod ``load(path)``.
 MODEL_TYPES = {
     "transformer": "diploml.classifier:DiploClassifier",
@@ -102,14 +105,22 @@ def partner_evidence(text: str, predicted_regions: list[dict]) -> list[dict]:
 
 
 def write_manifest(path: Path, model_type: str, **extra) -> None:
+    """Write the manifest atomically (temp file + rename): savers call this last, so it marks a complete save."""
     from diploml import __version__
 
-    data = {"model_type": model_type, "diploml_version": __version__, **extra}
-    (path / MANIFEST).write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
+    data = {"model_type": model_type, "format_version": FORMAT_VERSION, "diploml_version": __version__, **extra}
+    tmp = path / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
+    os.replace(tmp, path / MANIFEST)
 
 
-def load(path: str | Path, **kwargs):
-    """Load any saved diploml model directory (transformer, TF-IDF or rules)."""
+def load(path: str | Path, *, backend: str = "torch", **kwargs):
+    """Load any saved diploml model directory (transformer, TF-IDF or rules).
+
+    ``backend`` (transformer runs only): ``torch`` (default), ``onnx`` (``RUN/onnx/model.onnx``) or
+    ``onnx-int8`` (``RUN/onnx/model.int8.onnx``); the ONNX files come from ``diploml export``.
+    Missing, corrupt or too-new run directories raise FileNotFoundError/ValueError with a clear message.
+    """
     path = Path(path)
     manifest = path / MANIFEST
     if not path.is_dir():
@@ -121,10 +132,26 @@ def load(path: str | Path, **kwargs):
         )
     try:
         info = json.loads(manifest.read_text("utf-8"))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{manifest}: corrupt manifest ({e.msg})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{manifest}: corrupt manifest ({getattr(e, 'msg', e)})") from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{manifest}: corrupt manifest (expected a JSON object)")
+    # Manifests written before versioning carry no format_version: they are format 1.
+    version = info.get("format_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"{manifest}: corrupt manifest (format_version {version!r} is not an integer)")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was saved in run-directory format {version} by diploml {info.get('diploml_version', '?')}; "
+            f"this diploml reads format {FORMAT_VERSION} at most: upgrade diploml")
     model_type = info.get("model_type")
     if model_type not in MODEL_TYPES:
         raise ValueError(f"{manifest}: unknown model_type {model_type!r}; known: {sorted(MODEL_TYPES)}")
+    if backend != "torch":
+        if model_type != "transformer":
+            raise ValueError(f"backend={backend!r} needs a transformer model; {path} holds a {model_type!r} model")
+        from diploml.onnx_backend import OnnxClassifier
+
+        return OnnxClassifier.load(path, backend=backend, **kwargs)
     module, cls = MODEL_TYPES[model_type].split(":")
     return getattr(importlib.import_module(module), cls).load(path, **kwargs)

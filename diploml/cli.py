@@ -10,6 +10,8 @@ import sys
 COMMAND_MODULES = [
     "diploml.encoders.cli",
     "diploml.baselines.rules_cli",
+    "diploml.export_cli",
+    "diploml.predict_cli",
 ]
 
 
