@@ -36,7 +36,7 @@ def build_classifier(cfg: RunConfig):
     if cfg.model.type == "rules":
         from diploml.baselines.rules import RuleClassifier
 
-        return RuleClassifier()
+        return RuleClassifier(preprocess=cfg.preprocess.model_dump())
     from diploml.classifier import DiploClassifier
 
     return DiploClassifier(cfg)

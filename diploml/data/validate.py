@@ -16,7 +16,7 @@ from diploml.regions import regions_of
 from diploml.tasks import DEFAULT_SCHEMA, Task, load_task_schema
 
 REQUIRED = {"id": str, "title": str, "text": str, "topic": str, "partners": list, "regions": list, "sectors": list}
-OPTIONAL = {"split": str, "note": str, "traits": list, "date": str}
+OPTIONAL = {"split": str, "note": str, "traits": list, "date": str, "silver": bool}
 SPLITS = ("train", "dev", "test")
 # Tags a corpus writer may attach, counted in the data card (see docs/annotation traits).
 TRAITS = (
