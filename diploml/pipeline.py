@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -43,9 +44,13 @@ def build_classifier(cfg: RunConfig):
 
 
 def train_run(cfg: RunConfig, output_dir: str | Path | None = None, resume: bool = False) -> Path:
-    """Train from ``cfg`` and write the run directory; returns its path."""
+    """Train from ``cfg`` and write the run directory; returns its path.
+
+    Under torchrun/accelerate every rank trains; only rank 0 writes the run directory, the others wait.
+    """
     run_dir = Path(output_dir or cfg.output_dir())
-    if run_dir.exists() and any(run_dir.iterdir()) and not resume:
+    main = _rank() == 0
+    if main and run_dir.exists() and any(run_dir.iterdir()) and not resume:
         log.warning("%s exists: its files will be replaced", run_dir)
         (run_dir / "train_log.jsonl").unlink(missing_ok=True)
     clf = build_classifier(cfg)
@@ -55,12 +60,27 @@ def train_run(cfg: RunConfig, output_dir: str | Path | None = None, resume: bool
         clf.fit(splits["train"], dev=splits["dev"] or None, output_dir=run_dir, resume=resume)
     else:
         clf.fit(splits["train"], dev=splits["dev"] or None)
-    clf.save(run_dir)
-    if not cfg.training.keep_checkpoints:
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    if getattr(clf, "dev_metrics_", None):
-        log.info("dev macro F1 (task mean): %.3f", clf.dev_metrics_["macro_f1"])
+    if main:
+        clf.save(run_dir)
+        if not cfg.training.keep_checkpoints:
+            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        if getattr(clf, "dev_metrics_", None):
+            log.info("dev macro F1 (task mean): %.3f", clf.dev_metrics_["macro_f1"])
+    _barrier()  # other ranks return only once the run directory is complete
     return run_dir
+
+
+def _rank() -> int:
+    # RANK is set by torchrun and accelerate before the process group exists
+    return int(os.environ.get("RANK", "0"))
+
+
+def _barrier() -> None:
+    import sys
+
+    dist = sys.modules.get("torch.distributed")  # no torch import for the TF-IDF and rule baselines
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 def resolve_eval_data(spec: str, model, tasks) -> tuple[str, list[Article]]:

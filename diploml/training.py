@@ -1,9 +1,19 @@
-"""Training on the Hugging Face Trainer: checkpoints, resume, mixed precision, torchrun/accelerate launch."""
+"""Training on the Hugging Face Trainer: checkpoints, resume, mixed precision, torchrun/accelerate launch.
+
+Interruption: the first SIGTERM or SIGINT (Ctrl-C) asks training to stop at the end of the current
+step; a checkpoint is written there and ``TrainingInterrupted`` is raised, so no run directory is
+written from a half-trained model. ``resume=True`` continues from the newest complete checkpoint
+(model, optimizer, scheduler, RNG and data position), reaching the same weights as an uninterrupted run.
+A second SIGINT aborts at once.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +53,52 @@ class JsonlLogCallback(TrainerCallback):
         if state.is_world_process_zero and logs:
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on SIGTERM/SIGINT after saving a checkpoint; continue with ``--resume``."""
+
+
+class GracefulStop(TrainerCallback):
+    """Turns SIGTERM/SIGINT into "save a checkpoint at the end of this step, then stop"."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _handle(self, signum, frame):
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # second Ctrl-C: the user does not want to wait for the checkpoint
+        self.signum = signum
+        log.warning("%s received: stopping after this step and saving a checkpoint (Ctrl-C again to abort)",
+                    signal.Signals(signum).name)
+
+    def _stop_everywhere(self) -> bool:
+        # Under DDP every rank must stop at the same step, or the others hang in the next all-reduce.
+        requested = self.signum is not None
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            flag = torch.tensor([1.0 if requested else 0.0])
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            requested = bool(flag.item())
+            if requested and self.signum is None:
+                self.signum = signal.SIGTERM
+        return requested
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self._stop_everywhere():
+            control.should_save = True
+            control.should_training_stop = True
 
 
 class _Trainer(Trainer):
@@ -87,7 +143,7 @@ def metrics_fn(tasks: list[Task]):
         logits = pred.predictions if isinstance(pred.predictions, tuple) else (pred.predictions,)
         labels = pred.label_ids if isinstance(pred.label_ids, tuple) else (pred.label_ids,)
         probas, gold = {}, [{} for _ in range(len(labels[0]))]
-        for t, lg, y in zip(tasks, logits, labels):
+        for t, lg, y in zip(tasks, logits, labels, strict=False):
             p = MultiTaskClassifier.probabilities(torch.as_tensor(lg, dtype=torch.float32), t.kind).numpy()
             probas[t.name] = p
             for i in range(len(y)):
@@ -138,12 +194,13 @@ def train(model: MultiTaskClassifier, tokenizer, tasks: list[Task], train_items:
         label_names=[f"labels_{t.name}" for t in tasks],
         dataloader_num_workers=cfg.dataloader_num_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
-        use_cpu=cfg.use_cpu,
+        # accelerate sets up CPU DDP (gloo) only when asked to use the CPU; torchrun on a GPU-less box needs it
+        use_cpu=cfg.use_cpu or (_world_size() > 1 and not torch.cuda.is_available()),
         ddp_find_unused_parameters=False,
-        enable_jit_checkpoint=True,
         **_precision_flags(cfg.precision),
     )
-    callbacks = [JsonlLogCallback(output_dir / "train_log.jsonl")]
+    stop = GracefulStop()
+    callbacks = [JsonlLogCallback(output_dir / "train_log.jsonl"), stop]
     if has_dev and cfg.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     trainer = _Trainer(
@@ -160,12 +217,34 @@ def train(model: MultiTaskClassifier, tokenizer, tasks: list[Task], train_items:
         resume = _last_checkpoint(ckpt_dir)
         if resume is None:
             log.warning("--resume: no checkpoint in %s, starting from scratch", ckpt_dir)
-    result = trainer.train(resume_from_checkpoint=resume or None)
+    stop.install()
+    try:
+        result = trainer.train(resume_from_checkpoint=resume or None)
+    finally:
+        stop.restore()
+    if stop.signum is not None:
+        last = _last_checkpoint(ckpt_dir)
+        raise TrainingInterrupted(f"training stopped by {signal.Signals(stop.signum).name} at step "
+                                  f"{trainer.state.global_step}; checkpoint {last}; continue with --resume")
     return {**result.metrics, "global_step": result.global_step,
             "best_checkpoint": trainer.state.best_model_checkpoint}
 
 
-def _last_checkpoint(ckpt_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+def _world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
-    return get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+
+def _last_checkpoint(ckpt_dir: Path) -> str | None:
+    """The newest complete checkpoint: the Trainer writes trainer_state.json last, so a torn one lacks it."""
+    if not ckpt_dir.is_dir():
+        return None
+    found = []
+    for d in ckpt_dir.glob("checkpoint-*"):
+        step = d.name.split("-", 1)[1]
+        if not step.isdigit():
+            continue
+        if (d / "trainer_state.json").is_file() and not (d / "checkpoint-is-incomplete.txt").exists():
+            found.append((int(step), d))
+        else:
+            log.warning("skipping incomplete checkpoint %s (interrupted while saving)", d)
+    return str(max(found)[1]) if found else None
