@@ -115,7 +115,7 @@ def validate_records(records: list[dict], tasks: list[Task] | None = None, *, se
         seen_ids[rid] = where
         if not rec["text"].strip():
             rep.errors.append(f"{label}: empty text")
-        texts[rid] = rec["title"] + "\n" + rec["text"]
+        texts.setdefault(rid, rec["title"] + "\n" + rec["text"])
         for name in ("topic", "regions", "sectors"):
             task = by_name.get(name)
             values = [rec[name]] if name == "topic" else rec[name]
