@@ -20,14 +20,17 @@ from pathlib import Path
 import torch
 
 
-def _time(fn, repeat: int) -> float:
+def _time(fn, repeat: int) -> str:
+    """Median wall time and process CPU time (the latter is robust to other processes
+    only with one thread: idle OpenMP threads spin and count as CPU time)."""
     fn()  # warm-up (allocations, lazy init)
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        w, c = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+    return f"{statistics.median(wall):.2f} s (CPU {statistics.median(cpu):.2f} s)"
 
 
 def main(argv=None) -> int:
@@ -64,7 +67,7 @@ def main(argv=None) -> int:
         with torch.no_grad():
             model(input_ids=ids, attention_mask=mask)
 
-    print(f"forward (no grad): {_time(forward, args.repeat):.2f} s")
+    print(f"forward (no grad): {_time(forward, args.repeat)}")
 
     def step_fn(params):
         opt = torch.optim.AdamW(params, lr=1e-5)
@@ -83,14 +86,14 @@ def main(argv=None) -> int:
 
     model.train()
     params = list(model.parameters()) + list(head.parameters())
-    print(f"train step, all parameters: {_time(step_fn(params), args.repeat):.2f} s")
+    print(f"train step, all parameters: {_time(step_fn(params), args.repeat)}")
     model.get_input_embeddings().weight.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
-    print(f"train step, word embeddings frozen: {_time(step_fn(params), args.repeat):.2f} s")
+    print(f"train step, word embeddings frozen: {_time(step_fn(params), args.repeat)}")
     for layer in model.encoder.layer[:6]:
         layer.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
-    print(f"train step, word embeddings + lower 6 layers frozen: {_time(step_fn(params), args.repeat):.2f} s")
+    print(f"train step, word embeddings + lower 6 layers frozen: {_time(step_fn(params), args.repeat)}")
     print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0
 
