@@ -88,7 +88,9 @@ class GracefulStop(TrainerCallback):
         # Under DDP every rank must stop at the same step, or the others hang in the next all-reduce.
         requested = self.signum is not None
         if torch.distributed.is_available() and torch.distributed.is_initialized():
-            flag = torch.tensor([1.0 if requested else 0.0])
+            # NCCL reduces only CUDA tensors; gloo (CPU) only CPU ones
+            device = "cuda" if torch.distributed.get_backend() == "nccl" else "cpu"
+            flag = torch.tensor([1.0 if requested else 0.0], device=device)
             torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
             requested = bool(flag.item())
             if requested and self.signum is None:
