@@ -12,6 +12,7 @@ exporter needs ``onnxscript``) and traces transformers 5 BERT/XLM-R encoders cle
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -98,9 +99,21 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path | None = None, int8: bo
     written = {"fp32": fp32}
     if int8:
         written["int8"] = quantize_int8(fp32, out_dir / INT8)
-    info = {"tasks": names, "inputs": INPUTS, "opset": OPSET, "files": {k: v.name for k, v in written.items()}}
+    info = {"tasks": names, "inputs": INPUTS, "opset": OPSET, "files": {k: v.name for k, v in written.items()},
+            "weights_sha256": weights_digest(run_dir)}
     (out_dir / "export.json").write_text(json.dumps(info, indent=2), "utf-8")
     return written
+
+
+def weights_digest(run_dir: Path) -> str:
+    """SHA-256 of the run's weights: ties an export to the model it came from (retraining makes it stale)."""
+    from diploml.classifier import WEIGHTS
+
+    h = hashlib.sha256()
+    with open(Path(run_dir) / WEIGHTS, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def quantize_int8(src: Path, dst: Path) -> Path:

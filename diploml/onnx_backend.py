@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from diploml.base import BaseClassifier
-from diploml.export import FP32, INPUTS, INT8, ONNX_DIR
+from diploml.export import FP32, INPUTS, INT8, ONNX_DIR, weights_digest
 
 BACKENDS = {"onnx": FP32, "onnx-int8": INT8}
 
@@ -36,26 +36,35 @@ class OnnxClassifier(BaseClassifier):
         self.output_names = [o.name for o in session.get_outputs()]
 
     @classmethod
-    def load(cls, path: str | Path, *, backend: str = "onnx", threads: int | None = None) -> OnnxClassifier:
-        """Load ``RUN_DIR/onnx/model[.int8].onnx`` with the run's tokenizer, config, tasks and thresholds."""
+    def load(cls, path: str | Path, *, backend: str = "onnx", threads: int | None = None,
+             onnx_dir: str | Path | None = None) -> OnnxClassifier:
+        """Load ``RUN_DIR/onnx/model[.int8].onnx`` with the run's tokenizer, config, tasks and thresholds.
+
+        ``onnx_dir``: where the graphs are, if ``export_onnx`` wrote them elsewhere than ``RUN_DIR/onnx``.
+        """
         import onnxruntime as ort
         import yaml
         from transformers import AutoTokenizer
 
-        from diploml.classifier import DiploClassifier
+        from diploml.classifier import WEIGHTS, DiploClassifier
         from diploml.config import config_from_dict
         from diploml.tasks import Task
 
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; known: torch, {', '.join(BACKENDS)}")
         path = Path(path)
-        graph = path / ONNX_DIR / BACKENDS[backend]
+        graph = Path(onnx_dir or path / ONNX_DIR) / BACKENDS[backend]
         if not graph.is_file():
             flag = " --int8" if backend == "onnx-int8" else ""
             raise FileNotFoundError(f"{graph} not found: run 'diploml export --model {path} --format onnx{flag}'")
         for required in ("config.yaml", "label_maps.json", "tokenizer"):
             if not (path / required).exists():
                 raise FileNotFoundError(f"{path}: incomplete run directory, {required} is missing")
+        info_file = graph.parent / "export.json"
+        info = json.loads(info_file.read_text("utf-8")) if info_file.is_file() else {}
+        if info.get("weights_sha256") and (path / WEIGHTS).is_file() and info["weights_sha256"] != weights_digest(path):
+            raise ValueError(f"{graph} is stale: {path / WEIGHTS} changed since the export "
+                             f"(retrained?); run 'diploml export --model {path} --format onnx' again")
         cfg = config_from_dict(yaml.safe_load((path / "config.yaml").read_text("utf-8")), str(path / "config.yaml"))
         maps = json.loads((path / "label_maps.json").read_text("utf-8"))
         tasks = [Task(m["name"], m["kind"], tuple(m["labels"])) for m in maps.values()]

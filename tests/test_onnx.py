@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +117,18 @@ def test_onnx_backend_needs_a_transformer(tmp_path):
     with pytest.raises(ValueError, match="needs a transformer model"):
         diploml.load(tmp_path / "rules", backend="onnx")
     assert cli(["export", "--model", str(tmp_path / "rules"), "--format", "onnx"]) == 2
+
+
+def test_export_of_older_weights_is_refused(run, tmp_path):
+    import shutil
+
+    import torch
+
+    path, clf, _ = run
+    copy = Path(shutil.copytree(path, tmp_path / "retrained"))
+    retrained = diploml.load(copy)
+    with torch.no_grad():
+        retrained.model.heads["topic"].bias.add_(1.0)
+    retrained.save(copy)  # as if trained again into the same run directory: onnx/ is left as it was
+    with pytest.raises(ValueError, match="stale"):
+        diploml.load(copy, backend="onnx")
