@@ -72,6 +72,11 @@ def freeze(encoder, *, embeddings: bool, layers: int) -> None:
             raise ValueError(f"model.freeze_layers: cannot find the layer stack of {type(encoder).__name__}")
         if layers > len(stack):
             raise ValueError(f"model.freeze_layers={layers} but the encoder has {len(stack)} layers")
+        # Below frozen layers everything is frozen too: a trainable position embedding or embedding
+        # LayerNorm would make backward run through the whole (frozen) stack.
+        emb = getattr(encoder, "embeddings", None)
+        if emb is not None:
+            emb.requires_grad_(False)
         for layer in stack[:layers]:
             layer.requires_grad_(False)
 
