@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
-            if e.name == name:  # optional feature not present
+            if e.name and (name == e.name or name.startswith(e.name + ".")):  # optional feature absent
                 continue
             raise
         module.register(sub)
