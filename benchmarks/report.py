@@ -1,0 +1,221 @@
+"""Write BENCHMARKS.md (tables, plots, machine, commands) from the JSON files in benchmarks/results/.
+
+    python benchmarks/report.py
+
+Only reports what the JSON files hold: a benchmark that was not run is listed as missing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS, ROOT  # noqa: E402
+
+TASK_COLS = [("topic", "accuracy"), ("topic", "macro_f1"), ("regions", "micro_f1"), ("regions", "macro_f1"),
+             ("sectors", "micro_f1"), ("sectors", "macro_f1")]
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text("utf-8")) if path.is_file() else None
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def quality_section(q: dict) -> list[str]:
+    lines = ["## Quality", "", f"Command: `{q['command']}`", ""]
+    lines += ["| model | where it came from |", "| --- | --- |"]
+    for name, src in q["models"].items():
+        if src.get("trained_here"):
+            how = f"trained by the benchmark: `{src['config']}` {' '.join(src['overrides'])} " \
+                  f"({src['train_seconds'] / 60:.1f} min)"
+        elif src.get("run_dir"):
+            how = f"existing run `{src['run_dir']}`"
+        else:
+            how = src.get("note", "")
+        lines.append(f"| {name} | {how} |")
+    for data in ("test", "seeds"):
+        s = q["summaries"].get(data)
+        if not s:
+            continue
+        lines += ["", f"### {data} ({q['n_articles'][data]} articles)", "",
+                  "| model | " + " | ".join(f"{t} {k.replace('_f1', ' F1').replace('accuracy', 'acc.')}"
+                                          for t, k in TASK_COLS) + " | mean macro F1 |",
+                  "|" + " --- |" * (len(TASK_COLS) + 2)]
+        for name, m in s["models"].items():
+            cells = [f"{m['tasks'][t][k]:.3f}" if t in m["tasks"] else "-" for t, k in TASK_COLS]
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {m['mean_macro_f1']:.3f} |")
+        lines += ["", f"![{data}](benchmarks/results/quality/comparison-{data}.png)", "",
+                  f"Per-label F1: [comparison-{data}.md](benchmarks/results/quality/comparison-{data}.md); "
+                  f"misclassified articles with evidence: `benchmarks/results/quality/<model>/errors-{data}.jsonl`."]
+    lines += ["", "### Does the transformer beat the baselines? (macro F1, test split)", ""]
+    for v in q["transformer_beats_baselines"].get("test", []):
+        others = ", ".join(f"{o} {x:.3f}" for o, x in v["others"].items())
+        word = "yes" if v["beats_all"] else "**no**"
+        lines.append(f"- {v['task']}: {word}: {v['candidate']} {v['macro_f1']:.3f} vs {others}")
+    if q.get("quick"):
+        lines += ["", "Quick mode: the transformer is configs/tiny.yaml (a random 2-layer, 32-dimension BERT), "
+                  "a pipeline check, not the model we ship; its scores say nothing about the default config."]
+    return lines
+
+
+def training_section(t: dict) -> list[str]:
+    c = t["cpu"]
+    lines = ["## Training cost", "", f"Command: `{t['command']}`", "",
+             "| config | device | steps timed | wall time (s) | Trainer time (s) | articles/s | s/step "
+             "| peak RSS (MB) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+    def row(r, device):
+        return (f"| `{r['config']}` | {device} | {r['global_step']} | {r['wall_seconds']} | {r['train_runtime_s']} | "
+                f"{r['train_samples_per_second']} | {r.get('seconds_per_step', '-')} | {r['peak_rss_mb']} |")
+
+    lines.append(row(c, "CPU"))
+    if "gpu" in t:
+        lines.append(row(t["gpu"], t["gpu"].get("device", "GPU")))
+    f = c["full_run"]
+    lines += ["", f"A full run: {f['train_articles']} training articles, {f['epochs']} epochs, {f['steps']} steps "
+              f"of {c['batch_size']} articles (at most {c['max_windows_per_article']} windows each)."]
+    if "estimated_minutes" in f:
+        lines.append(f"Estimated from the timed steps: **{f['estimated_minutes']} min** ({f['note']}).")
+    if "recorded_full_run" in t:
+        r = t["recorded_full_run"]
+        lines.append(f"Recorded by the finished run `{r['run_dir']}`: {r['train_runtime_minutes']} min of training, "
+                     f"{r['train_samples_per_second']} articles/s, {r['global_step']} steps.")
+    lines.append("Articles per second count articles (each up to the window cap), not windows or tokens.")
+    return lines
+
+
+def plot_speed(s: dict, path: Path) -> None:
+    plt = _plt()
+    names = list(s["models"])
+    bss = list(next(iter(s["models"].values()))["batch"])
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    width = 0.8 / len(bss)
+    for i, bs in enumerate(bss):
+        vals = [s["models"][n]["batch"][bs]["articles_per_s"] for n in names]
+        ax.bar([x + (i - (len(bss) - 1) / 2) * width for x in range(len(names))], vals, width, label=f"batch {bs}")
+    ax.set_xticks(range(len(names)), names)
+    ax.set_yscale("log")
+    ax.set_ylabel("articles / s (log)")
+    ax.set_title(f"Prediction speed, {s['n_articles']} articles of >= {s['min_tokens']} tokens")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def speed_section(s: dict) -> list[str]:
+    path = RESULTS / "speed.png"
+    plot_speed(s, path)
+    tok = s["tokens"]
+    lines = ["## Prediction speed", "", f"Command: `{s['command']}`", "",
+             f"{s['n_articles']} fixed articles, {tok['min']}-{tok['max']} tokens (mean {tok['mean']}), each model "
+             "in its own fresh process after a warm-up; `predict` without partner evidence. The ratio column says "
+             "how many times slower than TF-IDF at the same batch size, measured in the same run.", "",
+             "| model | batch | articles/s | x slower than TF-IDF | peak RSS (MB) | RSS after load (MB) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, m in s["models"].items():
+        for bs, b in m["batch"].items():
+            lines.append(f"| {name} | {bs} | {b['articles_per_s']} | {b['slowdown_vs_tfidf']} | {m['peak_rss_mb']} | "
+                         f"{m['rss_after_load_mb']} |")
+    lines += ["", f"![speed]({_rel(path)})", "",
+              "Peak RSS is that of the whole process (Python, torch and scikit-learn imported: "
+              f"{min(m['rss_before_load_mb'] for m in s['models'].values())} MB before any model is loaded)."]
+    return lines
+
+
+def plot_scaling(sc: dict, path: Path) -> None:
+    plt = _plt()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for name, m in sc["models"].items():
+        sizes = [int(n) for n in m["by_size"]]
+        a.plot(sizes, [m["by_size"][str(n)]["seconds"] for n in sizes], "o-", label=name)
+        b.plot(sizes, [m["by_size"][str(n)]["peak_rss_mb"] for n in sizes], "o-", label=name)
+    a.set_xscale("log")
+    a.set_yscale("log")
+    a.set_xlabel("articles")
+    a.set_ylabel("seconds (log)")
+    a.set_title("time")
+    b.set_xscale("log")
+    b.set_xlabel("articles")
+    b.set_ylabel("peak RSS (MB)")
+    b.set_ylim(0, None)
+    b.set_title("memory")
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def scaling_section(sc: dict) -> list[str]:
+    path = RESULTS / "scaling.png"
+    plot_scaling(sc, path)
+    lines = ["## Scaling", "", f"Command: `{sc['command']}`", "",
+             f"The {sc['distinct_articles']} speed articles (mean {sc['mean_tokens']} tokens) repeated to each size, "
+             f"labelled by the streaming `predict_file` (scripts/predict.py's path, partner evidence included, "
+             f"batch {sc['batch_size']}), each size in a fresh process.", "",
+             "| model | run | articles | seconds | ms / article | peak RSS (MB) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, m in sc["models"].items():
+        for n, r in m["by_size"].items():
+            lines.append(f"| {name} | `{m['run_dir']}` | {n} | {r['seconds']} | {r['ms_per_article']} | "
+                         f"{r['peak_rss_mb']} |")
+    lines += ["", f"![scaling]({_rel(path)})", "",
+              "Linear time shows as a constant ms / article; flat memory as a peak that does not grow with the size."]
+    return lines
+
+
+def machine_section(m: dict) -> list[str]:
+    return ["## Machine", "", "| | |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in m.items()]
+
+
+def main(argv=None) -> int:
+    run = _load("run_all")
+    parts = {n: _load(n) for n in ("quality", "training_cost", "speed", "scaling")}
+    first = next((p for p in parts.values() if p), None)
+    lines = ["# Benchmarks", "",
+             "Generated by `benchmarks/report.py` from `benchmarks/results/*.json`; do not edit by hand.", ""]
+    if run:
+        lines += [f"Suite: `{run['command']}`, {run['total_minutes']} min in all "
+                  f"({', '.join(f'{k} {v} min' for k, v in run['step_minutes'].items())}).", ""]
+        lines += run.get("notes", [])
+        if run.get("notes"):
+            lines.append("")
+    if first:
+        m = first["machine"]
+        lines += [f"Measured on {m.get('cpu', '?')}, {m.get('usable_cores')} usable cores, {m.get('memory_gb')} GB, "
+                  f"{m.get('date')}; 1-minute load average at the start of the quality run: "
+                  f"{m.get('load_average_1m')}. On a shared machine, absolute times drift; compare ratios.", ""]
+    sections = {"quality": quality_section, "training_cost": training_section, "speed": speed_section,
+                "scaling": scaling_section}
+    for name, fn in sections.items():
+        lines += fn(parts[name]) if parts[name] else [f"## {name}", "", "Not run.", ""]
+        lines.append("")
+    if first:
+        lines += machine_section(first["machine"])
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines).rstrip() + "\n", "utf-8")
+    print("wrote BENCHMARKS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
