@@ -1,6 +1,6 @@
 """Quality benchmark: rules, TF-IDF, the default transformer and the same transformer from random weights.
 
-    python benchmarks/quality.py --default-run runs/default [--random-run DIR] [--quick]
+    python benchmarks/quality.py --default-run runs/default [--random-run DIR | --no-random] [--quick]
 
 All models are scored on the same articles: the test split of the bundled corpus and the seed
 articles, reported separately. Models not given as run directories are trained here (into
@@ -63,6 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--default-run", help="trained default transformer run directory (else trained here)")
     parser.add_argument("--random-run", help="trained random-weights run directory (else trained here)")
     parser.add_argument("--tfidf-run", help="trained TF-IDF run directory (else trained here, < 1 minute)")
+    parser.add_argument("--no-random", action="store_true", help="skip the random-weights variant")
     parser.add_argument("--work-dir", default="runs/bench", help="where models trained here go")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
         models["tiny"], sources["tiny"] = get_model("tiny", None, QUICK_TRANSFORMER, TINY_OVERRIDES, work)
     else:
         models["default"], sources["default"] = get_model("default", args.default_run, DEFAULT_TRANSFORMER, [], work)
-    if not args.quick or args.random_run:
+    if args.random_run or not (args.quick or args.no_random):
         models["default-random-init"], sources["default-random-init"] = get_model(
             "default-random-init", args.random_run, DEFAULT_TRANSFORMER, ["model.random_init=true"], work)
 

@@ -3,6 +3,7 @@
     python benchmarks/report.py
 
 Only reports what the JSON files hold: a benchmark that was not run is listed as missing.
+benchmarks/results/notes.md, when present, is copied in verbatim (context for the latest numbers).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, ROOT  # noqa: E402
 
+NOTES = RESULTS / "notes.md"
 TASK_COLS = [("topic", "accuracy"), ("topic", "macro_f1"), ("regions", "micro_f1"), ("regions", "macro_f1"),
              ("sectors", "micro_f1"), ("sectors", "macro_f1")]
 
@@ -37,8 +39,12 @@ def _rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+def _command(d: dict) -> str:
+    return f"Command: `{d['command']}` ({d['machine']['date']}, load average {d['machine']['load_average_1m']})"
+
+
 def quality_section(q: dict) -> list[str]:
-    lines = ["## Quality", "", f"Command: `{q['command']}`", ""]
+    lines = ["## Quality", "", _command(q), ""]
     lines += ["| model | where it came from |", "| --- | --- |"]
     for name, src in q["models"].items():
         if src.get("trained_here"):
@@ -68,6 +74,8 @@ def quality_section(q: dict) -> list[str]:
         others = ", ".join(f"{o} {x:.3f}" for o, x in v["others"].items())
         word = "yes" if v["beats_all"] else "**no**"
         lines.append(f"- {v['task']}: {word}: {v['candidate']} {v['macro_f1']:.3f} vs {others}")
+    if "default-random-init" not in q["models"]:
+        lines += ["", "The same transformer from random weights was not measured in this run."]
     if q.get("quick"):
         lines += ["", "Quick mode: the transformer is configs/tiny.yaml (a random 2-layer, 32-dimension BERT), "
                   "a pipeline check, not the model we ship; its scores say nothing about the default config."]
@@ -76,7 +84,7 @@ def quality_section(q: dict) -> list[str]:
 
 def training_section(t: dict) -> list[str]:
     c = t["cpu"]
-    lines = ["## Training cost", "", f"Command: `{t['command']}`", "",
+    lines = ["## Training cost", "", _command(t), "",
              "| config | device | steps timed | wall time (s) | Trainer time (s) | articles/s | s/step "
              "| peak RSS (MB) |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -90,7 +98,8 @@ def training_section(t: dict) -> list[str]:
         lines.append(row(t["gpu"], t["gpu"].get("device", "GPU")))
     f = c["full_run"]
     lines += ["", f"A full run: {f['train_articles']} training articles, {f['epochs']} epochs, {f['steps']} steps "
-              f"of {c['batch_size']} articles (at most {c['max_windows_per_article']} windows each)."]
+              f"of {c['batch_size']} articles (training reads at most {c['max_windows_per_article']} window(s) "
+              "per article)."]
     if "estimated_minutes" in f:
         lines.append(f"Estimated from the timed steps: **{f['estimated_minutes']} min** ({f['note']}).")
     if "recorded_full_run" in t:
@@ -107,11 +116,16 @@ def plot_speed(s: dict, path: Path) -> None:
     bss = list(next(iter(s["models"].values()))["batch"])
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     width = 0.8 / len(bss)
+    low = min(b["articles_per_s"] for m in s["models"].values() for b in m["batch"].values())
     for i, bs in enumerate(bss):
         vals = [s["models"][n]["batch"][bs]["articles_per_s"] for n in names]
-        ax.bar([x + (i - (len(bss) - 1) / 2) * width for x in range(len(names))], vals, width, label=f"batch {bs}")
+        xs = [x + (i - (len(bss) - 1) / 2) * width for x in range(len(names))]
+        ax.bar(xs, vals, width, label=f"batch {bs}")
+        for x, v in zip(xs, vals, strict=True):
+            ax.text(x, v * 1.05, f"{v:g}", ha="center", fontsize=8)
     ax.set_xticks(range(len(names)), names)
     ax.set_yscale("log")
+    ax.set_ylim(low / 3, None)  # log bars need a floor well below the slowest model
     ax.set_ylabel("articles / s (log)")
     ax.set_title(f"Prediction speed, {s['n_articles']} articles of >= {s['min_tokens']} tokens")
     ax.legend(fontsize=8)
@@ -125,7 +139,7 @@ def speed_section(s: dict) -> list[str]:
     path = RESULTS / "speed.png"
     plot_speed(s, path)
     tok = s["tokens"]
-    lines = ["## Prediction speed", "", f"Command: `{s['command']}`", "",
+    lines = ["## Prediction speed", "", _command(s), "",
              f"{s['n_articles']} fixed articles, {tok['min']}-{tok['max']} tokens (mean {tok['mean']}), each model "
              "in its own fresh process after a warm-up; `predict` without partner evidence. The ratio column says "
              "how many times slower than TF-IDF at the same batch size, measured in the same run.", "",
@@ -135,6 +149,10 @@ def speed_section(s: dict) -> list[str]:
         for bs, b in m["batch"].items():
             lines.append(f"| {name} | {bs} | {b['articles_per_s']} | {b['slowdown_vs_tfidf']} | {m['peak_rss_mb']} | "
                          f"{m['rss_after_load_mb']} |")
+    if s.get("default_is_standin"):
+        lines += ["", "No trained default run was available: `default` is configs/default.yaml after one training "
+                  "step (`runs/bench/default-1step`): same architecture, trimmed vocabulary and windows, so the same "
+                  "speed and memory; its predictions are meaningless."]
     lines += ["", f"![speed]({_rel(path)})", "",
               "Peak RSS is that of the whole process (Python, torch and scikit-learn imported: "
               f"{min(m['rss_before_load_mb'] for m in s['models'].values())} MB before any model is loaded)."]
@@ -146,8 +164,9 @@ def plot_scaling(sc: dict, path: Path) -> None:
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
     for name, m in sc["models"].items():
         sizes = [int(n) for n in m["by_size"]]
-        a.plot(sizes, [m["by_size"][str(n)]["seconds"] for n in sizes], "o-", label=name)
-        b.plot(sizes, [m["by_size"][str(n)]["peak_rss_mb"] for n in sizes], "o-", label=name)
+        label = f"{name} ({Path(m['run_dir']).name})"
+        a.plot(sizes, [m["by_size"][str(n)]["seconds"] for n in sizes], "o-", label=label)
+        b.plot(sizes, [m["by_size"][str(n)]["peak_rss_mb"] for n in sizes], "o-", label=label)
     a.set_xscale("log")
     a.set_yscale("log")
     a.set_xlabel("articles")
@@ -169,7 +188,7 @@ def plot_scaling(sc: dict, path: Path) -> None:
 def scaling_section(sc: dict) -> list[str]:
     path = RESULTS / "scaling.png"
     plot_scaling(sc, path)
-    lines = ["## Scaling", "", f"Command: `{sc['command']}`", "",
+    lines = ["## Scaling", "", _command(sc), "",
              f"The {sc['distinct_articles']} speed articles (mean {sc['mean_tokens']} tokens) repeated to each size, "
              f"labelled by the streaming `predict_file` (scripts/predict.py's path, partner evidence included, "
              f"batch {sc['batch_size']}), each size in a fresh process.", "",
@@ -185,7 +204,8 @@ def scaling_section(sc: dict) -> list[str]:
 
 
 def machine_section(m: dict) -> list[str]:
-    return ["## Machine", "", "| | |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in m.items()]
+    return ["## Machine", "", "As recorded by the first benchmark of the report (each JSON file holds its own).", "",
+            "| | |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in m.items()]
 
 
 def main(argv=None) -> int:
@@ -195,11 +215,15 @@ def main(argv=None) -> int:
     lines = ["# Benchmarks", "",
              "Generated by `benchmarks/report.py` from `benchmarks/results/*.json`; do not edit by hand.", ""]
     if run:
-        lines += [f"Suite: `{run['command']}`, {run['total_minutes']} min in all "
-                  f"({', '.join(f'{k} {v} min' for k, v in run['step_minutes'].items())}).", ""]
+        lines += [f"Last suite run: `{run['command']}`{' (' + run['date'] + ')' if run.get('date') else ''}, "
+                  f"{run['total_minutes']} min in all "
+                  f"({', '.join(f'{k} {v} min' for k, v in run['step_minutes'].items())}). Each section below names "
+                  "its own command and date; a section newer than the suite was rerun on its own.", ""]
         lines += run.get("notes", [])
         if run.get("notes"):
             lines.append("")
+    if NOTES.is_file():  # hand-written context for the latest numbers
+        lines += [NOTES.read_text("utf-8").strip(), ""]
     if first:
         m = first["machine"]
         lines += [f"Measured on {m.get('cpu', '?')}, {m.get('usable_cores')} usable cores, {m.get('memory_gb')} GB, "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, ROOT, command_line  # noqa: E402
+from common import RESULTS, ROOT, command_line, machine  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,7 +61,8 @@ def main(argv=None) -> int:
         minutes[name] = round((time.perf_counter() - t0) / 60, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "run_all.json").write_text(json.dumps(
-        {"command": command_line(), "quick": args.quick, "total_minutes": round((time.perf_counter() - start) / 60, 1),
+        {"command": command_line(), "quick": args.quick, "date": machine()["date"],
+         "total_minutes": round((time.perf_counter() - start) / 60, 1),
          "step_minutes": minutes, "notes": notes}, indent=2), "utf-8")
     return subprocess.run([sys.executable, str(HERE / "report.py")], cwd=ROOT).returncode
 
