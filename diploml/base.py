@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 import json
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -81,7 +81,7 @@ class BaseClassifier:
         texts = list(texts)
         results = decode(self.predict_proba(texts), self.tasks, self.thresholds)
         if evidence:
-            for r, text in zip(results, texts):
+            for r, text in zip(results, texts, strict=True):
                 r["partners"] = partner_evidence(text, r.get("regions", []))
         return results
 

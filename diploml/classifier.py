@@ -60,7 +60,7 @@ def _as_articles(X, y=None) -> list[Article]:
     y = list(y) if y is not None else [{} for _ in X]
     if len(y) != len(X):
         raise ValueError(f"{len(X)} texts but {len(y)} label dicts")
-    return [Article(id=str(i), text=t, labels=dict(lab)) for i, (t, lab) in enumerate(zip(X, y))]
+    return [Article(id=str(i), text=t, labels=dict(lab)) for i, (t, lab) in enumerate(zip(X, y, strict=True))]
 
 
 class DiploClassifier(BaseClassifier):
@@ -221,7 +221,7 @@ class DiploClassifier(BaseClassifier):
         encoder, self.tokenizer = encoder_from_saved(path)
         self.model = build_model(encoder, self.tasks, cfg.model, cfg.tasks)
         state = load_file(str(path / WEIGHTS))
-        missing, unexpected = self.model.load_state_dict(state, strict=False)
+        missing, unexpected = self.model.load_state_dict(state, strict=True)
         if missing or unexpected:
             raise ValueError(f"{path / WEIGHTS}: weights do not match the saved architecture "
                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")

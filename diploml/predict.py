@@ -198,7 +198,7 @@ def predict_file(model, source: str | Path, output: str | Path, *, batch_size: i
                     batch.append(r)
                     flush()
                 return
-            for r, res in zip(batch, results):
+            for r, res in zip(batch, results, strict=True):
                 emit({"id": r.id, **res})
             out.flush()
             if bar is not None:

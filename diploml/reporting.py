@@ -47,12 +47,12 @@ def plot_per_label_f1(m: dict, title: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 0.9 + 0.32 * len(labels)))
     y = np.arange(len(labels))
     ax.barh(y, f1, color="#3b75af")
-    ax.set_yticks(y, [f"{lab} (n={s})" for lab, s in zip(labels, support)])
+    ax.set_yticks(y, [f"{lab} (n={s})" for lab, s in zip(labels, support, strict=True)])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("F1")
     ax.set_title(title)
-    for yi, v in zip(y, f1):
+    for yi, v in zip(y, f1, strict=True):
         ax.text(min(v + 0.01, 0.93), yi, f"{v:.2f}", va="center", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -29,29 +29,31 @@ def stats(records: list[dict]) -> str:
     for t in tasks:
         out += ["", f"### {t.name}", "", "| label | all | train | dev | test |", "| --- | --- | --- | --- | --- |"]
         for lab in t.labels:
-            def has(r):
-                return r[t.name] == lab if not t.multi_label else lab in r[t.name]
-            row = [sum(has(r) for r in records)] + [sum(has(r) for r in records if r["split"] == s) for s in SPLITS]
+            tagged = [r for r in records if (lab in r[t.name] if t.multi_label else r[t.name] == lab)]
+            row = [len(tagged)] + [sum(r["split"] == s for r in tagged) for s in SPLITS]
             out.append(f"| {lab} | " + " | ".join(map(str, row)) + " |")
     words = [len((r["title"] + " " + r["text"]).split()) for r in records]
     countries = Counter(p for r in records for p in r["partners"] if not p.startswith("ORG:"))
     orgs = Counter(p for r in records for p in r["partners"] if p.startswith("ORG:"))
+    long_ones = sum(w > 500 for w in words)
     multi_region = sum(len({x for x in r["regions"]}) > 1 for r in records)
     traits = Counter(t for r in records for t in r.get("traits", []))
     years = Counter(r.get("date", "?")[:4] for r in records)
     out += ["", "### Shape", "",
             "| measure | value |", "| --- | --- |",
-            f"| words per article (mean / median / max) | {sum(words) / n:.0f} / {sorted(words)[n // 2]} / {max(words)} |",
-            f"| articles longer than 500 words | {sum(w > 500 for w in words)} ({sum(w > 500 for w in words) / n:.0%}) |",
+            f"| words per article (mean / median / max) | {sum(words) / n:.0f} / {sorted(words)[n // 2]} "
+            f"/ {max(words)} |",
+            f"| articles longer than 500 words | {long_ones} ({long_ones / n:.0%}) |",
             f"| distinct partner countries / organisations | {len(countries)} / {len(orgs)} |",
             f"| articles with partners in several regions | {multi_region} ({multi_region / n:.0%}) |",
             f"| years covered | {min(y for y in years if y != '?')}–{max(y for y in years if y != '?')} |",
             f"| sectors per article (mean) | {sum(len(r['sectors']) for r in records) / n:.1f} |"]
-    out += ["", "### Difficulty traits (tagged by the writers)", "", "| trait | articles | share |", "| --- | --- | --- |"]
+    out += ["", "### Difficulty traits (tagged by the writers)", "",
+            "| trait | articles | share |", "| --- | --- | --- |"]
     for k, v in sorted(traits.items()):
         out.append(f"| {k} | {v} | {v / n:.0%} |")
-    out += ["", "Most frequent partners: " + ", ".join(f"{c} {k}" for c, k in
-                                                     [(c, k) for c, k in countries.most_common(12)]) + "."]
+    top = ", ".join(f"{code} {k}" for code, k in countries.most_common(12))
+    out += ["", f"Most frequent partners: {top}."]
     return "\n".join(out)
 
 

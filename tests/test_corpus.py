@@ -72,7 +72,8 @@ def test_seed_files_are_byte_copies_of_shared():
 
 
 def _good(i, **kw):
-    rec = {"id": f"x{i}", "title": f"Tin {i}", "text": f"Nội dung riêng số {i} " + " ".join(f"từ{i}_{k}" for k in range(30)),
+    words = " ".join(f"từ{i}_{k}" for k in range(30))
+    rec = {"id": f"x{i}", "title": f"Tin {i}", "text": f"Nội dung riêng số {i} {words}",
            "topic": "visit", "partners": ["FR"], "regions": ["europe"], "sectors": ["education"]}
     rec.update(kw)
     return rec

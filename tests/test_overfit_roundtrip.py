@@ -45,7 +45,7 @@ def test_overfit_and_round_trip(tmp_path, task):
     np.testing.assert_allclose(single, probas[task], atol=1e-5)
 
     results = loaded.predict(texts)
-    for r, a in zip(results, articles):
+    for r, a in zip(results, articles, strict=True):
         if task == "topic":
             assert r["topic"]["label"] == a.labels["topic"]
         else:

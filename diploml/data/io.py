@@ -166,7 +166,7 @@ def _load_hf(spec: str, tasks):
     else:
         parts, names = [ds], [None]
     out = []
-    for part, sname in zip(parts, names):
+    for part, sname in zip(parts, names, strict=True):
         for i, rec in enumerate(part):
             rec = dict(rec)
             if sname and not rec.get("split"):
