@@ -77,7 +77,7 @@ def rate(model, texts: list[str], batch_size: int) -> tuple[float, dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=32, help="articles per measurement")
+    parser.add_argument("--n", type=int, default=32, help="articles per measurement (32: batch 32 is one full batch)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3,
                         help="backends take turns this many times; the best round counts (shared machines are noisy)")
