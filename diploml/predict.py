@@ -92,19 +92,14 @@ def iter_inputs(source: str | Path, max_chars: int = DEFAULT_MAX_CHARS) -> Itera
         raise FileNotFoundError(f"input not found: {path}")
     if path.suffix.lower() == ".csv":
         with open(path, "rb") as fb:
-            text = io.TextIOWrapper(fb, encoding="utf-8", errors="strict", newline="")
-            reader = csv.DictReader(text)
-            row_no = 1
-            while True:
-                row_no += 1
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except UnicodeDecodeError as e:
-                    yield InputRecord(id=f"{path}:{row_no}", error=f"invalid UTF-8 ({e.reason}); rest of file skipped")
-                    break
-                yield _check(_from_mapping(row, f"{path}:{row_no}"), max_chars)
+            # Decode line by line so that one bad byte spoils only its own row (U+FFFD marks it).
+            lines = (raw.decode("utf-8", errors="replace") for raw in fb)
+            for row_no, row in enumerate(csv.DictReader(lines), 2):
+                where = f"{path}:{row_no}"
+                if any("\ufffd" in (v or "") for v in row.values() if isinstance(v, str)):
+                    yield InputRecord(id=str(row.get("id") or where), error="invalid UTF-8")
+                    continue
+                yield _check(_from_mapping(row, where), max_chars)
         return
     with open(path, "rb") as fb:
         for rec in _jsonl_lines(fb, str(path)):

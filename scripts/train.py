@@ -12,6 +12,7 @@ import sys
 from diploml.config import ConfigError, load_config
 from diploml.data import DataError
 from diploml.pipeline import train_run
+from diploml.training import TrainingInterrupted
 
 
 def main(argv=None) -> int:
@@ -28,6 +29,9 @@ def main(argv=None) -> int:
     except (ConfigError, DataError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        return 130
     print(f"run directory: {run_dir}")
     return 0
 

@@ -62,6 +62,12 @@ def test_bad_json_and_duplicate_ids(tmp_path):
         load_articles(p, TASKS)
 
 
+def test_whitespace_only_text_is_named(tmp_path):
+    p = _write_jsonl(tmp_path / "a.jsonl", [_rec(1), _rec(2, text="  \n ")])
+    with pytest.raises(DataError, match=r"a.jsonl:2 \(id 'n2'\): empty text"):
+        load_articles(p, TASKS)
+
+
 def test_non_utf8_and_empty(tmp_path):
     p = tmp_path / "latin.jsonl"
     p.write_bytes(b'{"id": "x", "text": "caf\xe9"}\n')

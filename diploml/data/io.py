@@ -50,6 +50,8 @@ def _article(rec: dict, where: str, tasks: list[Task] | None) -> Article:
     text = rec.get("text")
     if not isinstance(text, str):
         raise DataError(f"{where} (id {rid!r}): missing or non-text 'text'")
+    if not text.strip():
+        raise DataError(f"{where} (id {rid!r}): empty text")
     labels = {}
     for task in tasks or []:
         if task.name not in rec or rec[task.name] is None:
