@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 
 from diploml import partners as gaz
-from diploml.base import BaseClassifier, write_manifest
+from diploml.base import MANIFEST, BaseClassifier, write_manifest
 from diploml.regions import regions_of
 from diploml.tasks import DEFAULT_SCHEMA, Task, load_task_schema
 from diploml.text import normalize, preprocess
@@ -190,6 +190,7 @@ class RuleClassifier(BaseClassifier):
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
+        (path / MANIFEST).unlink(missing_ok=True)  # a half-overwritten directory must not load
         for name in RULE_FILES:
             if (self.rules_dir / name).resolve() != (path / name).resolve():
                 shutil.copyfile(self.rules_dir / name, path / name)
