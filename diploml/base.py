@@ -155,3 +155,19 @@ def load(path: str | Path, *, backend: str = "torch", **kwargs):
         return OnnxClassifier.load(path, backend=backend, **kwargs)
     module, cls = MODEL_TYPES[model_type].split(":")
     return getattr(importlib.import_module(module), cls).load(path, **kwargs)
+
+
+def model_card_tail(tasks: Sequence[Task], dev_metrics: dict | None, files: str) -> list[str]:
+    """The model-card lines every model type shares: task table, dev metrics, how to load."""
+    lines = ["", "| task | kind | labels |", "| --- | --- | --- |"]
+    lines += [f"| {t.name} | {t.kind} | {len(t.labels)} |" for t in tasks]
+    if dev_metrics:
+        lines += ["", "## Dev metrics", "", "| task | macro F1 | micro F1 |", "| --- | --- | --- |"]
+        for t in tasks:
+            m = dev_metrics.get(t.name)
+            if m:
+                lines.append(f"| {t.name} | {m['macro_f1']:.3f} | {m['micro_f1']:.3f} |")
+    lines += ["", "Load with `diploml.load(path)`; files: config.yaml (resolved config), label_maps.json,",
+              "thresholds.json (multi-label decision thresholds tuned on dev), versions.json, metrics_dev.json,",
+              files, "Labels are machine predictions: review them before drawing conclusions.", ""]
+    return lines

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from diploml.base import MANIFEST, BaseClassifier, write_manifest
+from diploml.base import MANIFEST, BaseClassifier, model_card_tail, write_manifest
 from diploml.config import RunConfig, config_from_dict, save_config
 from diploml.data import Article
 from diploml.features import WindowCollator, encode_article, label_targets, prepare_text
@@ -251,19 +251,6 @@ def model_card(clf: DiploClassifier) -> str:
         f"- preprocessing: normalize={cfg.preprocess.normalize}, clean={cfg.preprocess.clean}, "
         f"word_segmentation={cfg.preprocess.word_segmentation}, prefix={cfg.model.text_prefix!r}",
         f"- training data: `{cfg.data.path}`; seed {cfg.training.seed}",
-        "",
-        "| task | kind | labels |",
-        "| --- | --- | --- |",
     ]
-    lines += [f"| {t.name} | {t.kind} | {len(t.labels)} |" for t in clf.tasks]
-    if clf.dev_metrics_:
-        lines += ["", "## Dev metrics", "", "| task | macro F1 | micro F1 |", "| --- | --- | --- |"]
-        for t in clf.tasks:
-            m = clf.dev_metrics_.get(t.name)
-            if m:
-                lines.append(f"| {t.name} | {m['macro_f1']:.3f} | {m['micro_f1']:.3f} |")
-    lines += ["", "Load with `diploml.load(path)`; files: config.yaml (resolved config), label_maps.json,",
-              "thresholds.json (multi-label decision thresholds tuned on dev), versions.json, metrics_dev.json,",
-              "train_log.jsonl, model.safetensors, encoder/, tokenizer/.",
-              "Labels are machine predictions: review them before drawing conclusions.", ""]
+    lines += model_card_tail(clf.tasks, clf.dev_metrics_, "train_log.jsonl, model.safetensors, encoder/, tokenizer/.")
     return "\n".join(lines)

@@ -29,7 +29,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from diploml.base import MANIFEST, BaseClassifier, write_manifest
+from diploml.base import MANIFEST, BaseClassifier, model_card_tail, write_manifest
 from diploml.config import RunConfig, config_from_dict, save_config
 from diploml.metrics import evaluate_probas, gold_arrays, tune_thresholds
 from diploml.tasks import Task
@@ -240,19 +240,7 @@ def model_card(clf: TfidfClassifier) -> str:
         f"- preprocessing: normalize={cfg.preprocess.normalize}, clean={cfg.preprocess.clean}, "
         f"word_segmentation={cfg.preprocess.word_segmentation}",
         f"- training data: `{cfg.data.path}`; random_state {clf.random_state}",
-        "",
-        "| task | kind | labels |",
-        "| --- | --- | --- |",
     ]
-    lines += [f"| {t.name} | {t.kind} | {len(t.labels)} |" for t in clf.tasks]
-    if clf.dev_metrics_:
-        lines += ["", "## Dev metrics", "", "| task | macro F1 | micro F1 |", "| --- | --- | --- |"]
-        for t in clf.tasks:
-            m = clf.dev_metrics_.get(t.name)
-            if m:
-                lines.append(f"| {t.name} | {m['macro_f1']:.3f} | {m['micro_f1']:.3f} |")
-    lines += ["", "Load with `diploml.load(path)`; files: config.yaml (resolved config), label_maps.json,",
-              "thresholds.json (multi-label decision thresholds tuned on dev), versions.json, metrics_dev.json,",
-              f"{MODEL_FILE} (scikit-learn objects, a pickle: load only files you trust).",
-              "Labels are machine predictions: review them before drawing conclusions.", ""]
+    files = f"{MODEL_FILE} (scikit-learn objects, a pickle: load only files you trust)."
+    lines += model_card_tail(clf.tasks, clf.dev_metrics_, files)
     return "\n".join(lines)
