@@ -4,8 +4,8 @@
     python benchmarks/run_all.py --quick      # a few minutes (tiny config)
 
 Steps, each its own script and command (see BENCHMARKS.md): quality.py, training_cost.py,
-speed.py, scaling.py, then report.py. The full suite reuses a trained default transformer
-(``--default-run``, default runs/default); the random-weights variant is trained here
+speed.py, scaling.py, bench_onnx.py (full suite only), then report.py. The full suite reuses a
+trained default transformer (``--default-run``, default runs/default); the random-weights variant is trained here
 (~20 min) unless ``--random-run`` names one, or runs/bench/default-random-init holds one from a
 previous run (it is then reused, and BENCHMARKS.md says so).
 
@@ -41,6 +41,7 @@ def main(argv=None) -> int:
     notes = []
     if args.quick:
         steps = {"quality": ["--quick"], "training_cost": ["--quick"], "speed": ["--quick"], "scaling": ["--quick"]}
+        # bench_onnx exports the e5 architecture (~2 min): part of the full suite only
     else:
         if not (ROOT / args.default_run / "diploml.json").is_file():
             print(f"error: no trained default transformer in {args.default_run}: train it first "
@@ -57,7 +58,7 @@ def main(argv=None) -> int:
         elif random_run:
             quality += ["--random-run", random_run]
         steps = {"quality": quality, "training_cost": ["--default-run", args.default_run],
-                 "speed": ["--default-run", args.default_run], "scaling": []}
+                 "speed": ["--default-run", args.default_run], "scaling": [], "bench_onnx": []}
     minutes = {}
     start = time.perf_counter()
     for name, extra in steps.items():
