@@ -5,7 +5,6 @@ Run as ``python -m diploml.data validate FILE [FILE ...]``; exits 1 on any viola
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -40,20 +39,13 @@ class Report:
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
-    """Records of a JSONL file; a malformed line raises ValueError naming file and line."""
+    """Records of a JSONL file, each with its ``_where`` (file:line); bad JSON raises DataError naming the line."""
+    from diploml.data.io import iter_records
+
     records = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: invalid JSON: {e.msg}") from None
-            if not isinstance(rec, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object")
-            rec.setdefault("_where", f"{path}:{lineno}")
-            records.append(rec)
+    for rec, where in iter_records(path):
+        rec.setdefault("_where", where)
+        records.append(rec)
     return records
 
 
