@@ -171,3 +171,60 @@ def model_card_tail(tasks: Sequence[Task], dev_metrics: dict | None, files: str)
               "thresholds.json (multi-label decision thresholds tuned on dev), versions.json, metrics_dev.json,",
               files, "Labels are machine predictions: review them before drawing conclusions.", ""]
     return lines
+
+
+def package_versions(names: Sequence[str]) -> dict[str, str]:
+    """Python's and the installed versions of ``names`` (missing packages are left out)."""
+    import importlib.metadata as md
+    import platform
+
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def dump_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
+
+
+def save_model_dir(path: str | Path, clf, *, write_files, card: str, versions: dict,
+                   extra_json: dict | None = None) -> Path:
+    """Write a model directory atomically enough: files are built in a temporary folder, moved in,
+    and the manifest goes last, so an interrupted save never looks loadable.
+
+    ``write_files(tmp)`` writes the model-specific files; the shared ones (config, label maps,
+    thresholds, versions, metrics, model card) are written here.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    from diploml.config import save_config
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / MANIFEST).unlink(missing_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".saving-", dir=path))
+    try:
+        write_files(tmp)
+        save_config(clf.config, tmp / "config.yaml")
+        dump_json(tmp / "label_maps.json", {t.name: t.to_dict() for t in clf.tasks})
+        dump_json(tmp / "thresholds.json", {k: [float(x) for x in v] for k, v in clf.thresholds.items()})
+        dump_json(tmp / "versions.json", versions)
+        for name, data in {"metrics_dev.json": clf.dev_metrics_, **(extra_json or {})}.items():
+            if data is not None:
+                dump_json(tmp / name, data)
+        (tmp / "README.md").write_text(card, "utf-8")
+        for item in tmp.iterdir():
+            target = path / item.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(item, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    write_manifest(path, clf.model_type, tasks=[t.name for t in clf.tasks])
+    return path

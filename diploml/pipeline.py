@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -109,7 +108,3 @@ def evaluate_model(model, articles: list[Article], *, batch_size: int = 16) -> t
     probas = model.predict_proba([a.full_text for a in labelled], **kwargs)
     metrics = evaluate_probas(model.tasks, [a.labels for a in labelled], probas, model.thresholds)
     return metrics, probas
-
-
-def write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")

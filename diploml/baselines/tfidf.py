@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import platform
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,8 +25,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from diploml.base import MANIFEST, BaseClassifier, model_card_tail, write_manifest
-from diploml.config import RunConfig, config_from_dict, save_config
+from diploml.base import BaseClassifier, model_card_tail, package_versions, save_model_dir
+from diploml.config import RunConfig, config_from_dict
 from diploml.metrics import evaluate_probas, gold_arrays, tune_thresholds
 from diploml.tasks import Task
 
@@ -40,16 +36,8 @@ MODEL_FILE = "tfidf.joblib"
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 
 
-def package_versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for name in ("diploml", "scikit-learn", "scipy", "numpy", "joblib"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            pass
-    return out
+def _versions() -> dict[str, str]:
+    return package_versions(("diploml", "scikit-learn", "scipy", "numpy", "joblib"))
 
 
 class _Constant:
@@ -174,25 +162,11 @@ class TfidfClassifier(BaseClassifier):
     def save(self, path: str | Path) -> Path:
         """Write a model directory; the manifest goes last, so a partial save never loads."""
         self._check_fitted()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / MANIFEST).unlink(missing_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".saving-", dir=path))
-        try:
+
+        def write_files(tmp: Path) -> None:
             joblib.dump({"vectorizer": self.vectorizer, "models": self.models}, tmp / MODEL_FILE, compress=3)
-            save_config(self.config, tmp / "config.yaml")
-            _dump(tmp / "label_maps.json", {t.name: t.to_dict() for t in self.tasks})
-            _dump(tmp / "thresholds.json", {k: [float(x) for x in v] for k, v in self.thresholds.items()})
-            _dump(tmp / "versions.json", package_versions())
-            if self.dev_metrics_ is not None:
-                _dump(tmp / "metrics_dev.json", self.dev_metrics_)
-            (tmp / "README.md").write_text(model_card(self), "utf-8")
-            for item in tmp.iterdir():
-                os.replace(item, path / item.name)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        write_manifest(path, self.model_type, tasks=[t.name for t in self.tasks])
-        return path
+
+        return save_model_dir(path, self, write_files=write_files, card=model_card(self), versions=_versions())
 
     @classmethod
     def load(cls, path: str | Path, **kwargs) -> TfidfClassifier:
@@ -206,7 +180,7 @@ class TfidfClassifier(BaseClassifier):
         maps = json.loads((path / "label_maps.json").read_text("utf-8"))
         self.tasks = [Task(m["name"], m["kind"], tuple(m["labels"])) for m in maps.values()]
         saved = _read_json(path / "versions.json").get("scikit-learn")
-        current = package_versions().get("scikit-learn")
+        current = _versions().get("scikit-learn")
         if saved and saved != current:
             log.warning("%s was saved with scikit-learn %s, this is %s: predictions may differ", path, saved, current)
         state = joblib.load(path / MODEL_FILE)
@@ -214,10 +188,6 @@ class TfidfClassifier(BaseClassifier):
         self.thresholds = {k: np.asarray(v, dtype=np.float32) for k, v in _read_json(path / "thresholds.json").items()}
         self.dev_metrics_ = _read_json(path / "metrics_dev.json") or None
         return self
-
-
-def _dump(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
 
 
 def _read_json(path: Path) -> dict:
