@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, ROOT  # noqa: E402
 
+from diploml.reporting import _plt, save_figure  # noqa: E402
+
 NOTES = RESULTS / "notes.md"
 TASK_COLS = [("topic", "accuracy"), ("topic", "macro_f1"), ("regions", "micro_f1"), ("regions", "macro_f1"),
              ("sectors", "micro_f1"), ("sectors", "macro_f1")]
@@ -24,15 +26,6 @@ TASK_COLS = [("topic", "accuracy"), ("topic", "macro_f1"), ("regions", "micro_f1
 def _load(name: str) -> dict | None:
     path = RESULTS / f"{name}.json"
     return json.loads(path.read_text("utf-8")) if path.is_file() else None
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _rel(path: Path) -> str:
@@ -132,9 +125,7 @@ def plot_speed(s: dict, path: Path) -> None:
     ax.set_title(f"Prediction speed, {s['n_articles']} articles of >= {s['min_tokens']} tokens")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def speed_section(s: dict) -> list[str]:
@@ -182,9 +173,7 @@ def plot_scaling(sc: dict, path: Path) -> None:
     for ax in (a, b):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def scaling_section(sc: dict) -> list[str]:

@@ -19,7 +19,7 @@ import numpy as np
 from diploml.base import decode, labels_from_results, partner_evidence
 from diploml.data import Article
 from diploml.pipeline import evaluate_model
-from diploml.reporting import _plt
+from diploml.reporting import _plt, save_figure
 
 
 @dataclass
@@ -189,9 +189,7 @@ def _grouped_bars(plt, groups, names, values, title, path, rotate=False):
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="upper center", ncol=min(4, len(names)))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_comparison(evals: list[Evaluation], data: str, out_dir: str | Path) -> dict:

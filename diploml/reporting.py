@@ -8,6 +8,13 @@ from pathlib import Path
 import numpy as np
 
 
+def save_figure(fig, path: Path) -> None:
+    """Lay out, write as a 110-dpi PNG and free a matplotlib figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+
+
 def _plt():
     import matplotlib
 
@@ -34,9 +41,7 @@ def plot_confusion(m: dict, title: str, path: Path) -> None:
             if cm[i, j]:
                 ax.text(j, i, str(cm[i, j]), ha="center", va="center",
                         color="white" if cm[i, j] > vmax / 2 else "black", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_per_label_f1(m: dict, title: str, path: Path) -> None:
@@ -54,9 +59,7 @@ def plot_per_label_f1(m: dict, title: str, path: Path) -> None:
     ax.set_title(title)
     for yi, v in zip(y, f1, strict=True):
         ax.text(min(v + 0.01, 0.93), yi, f"{v:.2f}", va="center", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def markdown_report(metrics: dict, title: str) -> str:
