@@ -1,0 +1,80 @@
+"""Check one corpus-v2 source file while it is being written.
+
+    python scripts/check_v2_part.py data_src/v2_g.jsonl
+
+Reports, per article: JSON/field/label errors, regions that do not follow M49(partners), word counts
+under 550, and headlines that name the activity with a cue word (title shortcut). Prints a summary:
+count, topics, median words, share over 800 words, share of cue-free headlines. Exit 1 on errors.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from collections import Counter
+from pathlib import Path
+
+from diploml.regions import regions_of
+from diploml.tasks import load_task_schema
+
+FIELDS = {"id", "title", "text", "date", "topic", "partners", "regions", "sectors", "event", "traits", "note"}
+REQUIRED = FIELDS - {"traits", "note"}
+# Headline words that give the activity away (the shortcut the corpus must avoid in most titles).
+CUES = ("điện đàm", "điện mừng", "thư mừng", "chia buồn", "hội đàm", "tiếp đại sứ", "tiếp bộ trưởng", "hội kiến",
+        "thăm chính thức", "thăm cấp nhà nước", "thăm làm việc", "ký kết", "ký hiệp định", "ký thỏa thuận",
+        "bản ghi nhớ", "người phát ngôn", "trả lời phỏng vấn", "công dân", "bảo hộ", "sơ tán", "trình quốc thư",
+        "hội nghị cấp cao", "điện thoại", "trực tuyến", "phỏng vấn", "họp báo", "miễn thị thực")
+
+
+def main(argv=None) -> int:
+    path = Path((argv or sys.argv[1:])[0])
+    tasks = {t.name: t for t in load_task_schema("diplomatic_news")}
+    errors, words, topics, cue_titles, ids = [], [], Counter(), 0, set()
+    for lineno, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError as e:
+            errors.append(f"{where}: invalid JSON ({e.msg})")
+            continue
+        missing = REQUIRED - set(r)
+        unknown = set(r) - FIELDS
+        if missing or unknown:
+            errors.append(f"{where}: missing {sorted(missing)} unknown {sorted(unknown)}")
+            continue
+        if r["id"] in ids:
+            errors.append(f"{where}: duplicate id {r['id']}")
+        ids.add(r["id"])
+        if r["topic"] not in tasks["topic"].labels:
+            errors.append(f"{where}: unknown topic {r['topic']!r}")
+        for name in ("regions", "sectors"):
+            bad = [v for v in r[name] if v not in tasks[name].labels]
+            if bad:
+                errors.append(f"{where}: unknown {name} {bad}")
+        try:
+            if sorted(r["regions"]) != regions_of(r["partners"]):
+                errors.append(f"{where}: regions {sorted(r['regions'])} != M49(partners) {regions_of(r['partners'])}")
+        except KeyError as e:
+            errors.append(f"{where}: {e.args[0]}")
+        n = len(r["text"].split())
+        words.append(n)
+        if n < 550:
+            errors.append(f"{where} ({r['id']}): only {n} words (want 550-1100)")
+        if any(c in r["title"].lower() for c in CUES):
+            cue_titles += 1
+        topics[r["topic"]] += 1
+    for e in errors:
+        print(e)
+    if words:
+        print(f"\n{len(words)} articles; topics {dict(topics)}")
+        print(f"median words {statistics.median(words):.0f}; over 800: {sum(w > 800 for w in words) / len(words):.0%};"
+              f" headlines without an activity cue: {1 - cue_titles / len(words):.0%}")
+    print(f"{len(errors)} problem(s)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
