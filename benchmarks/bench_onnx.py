@@ -26,8 +26,8 @@ MIN_TOKENS = 600
 
 def pick_model(workdir: Path) -> tuple[Path, str]:
     """A run directory to benchmark, and a description of what it is."""
-    from diploml.classifier import DiploClassifier
     from diploml.config import load_config
+    from diploml.models.transformer.classifier import DiploClassifier
 
     default = ROOT / "runs" / "default"
     if (default / "diploml.json").is_file():
@@ -42,7 +42,7 @@ def pick_model(workdir: Path) -> tuple[Path, str]:
         print(f"e5 unavailable ({type(e).__name__}: {e}); using the tiny model", file=sys.stderr)
         cfg = load_config(ROOT / "configs" / "tiny.yaml")
         what = "tiny random BERT (configs/tiny.yaml), untrained heads"
-    from diploml.builders import build_encoder, build_model
+    from diploml.models.transformer.encoder import build_encoder, build_model
 
     clf = DiploClassifier(cfg)
     encoder, clf.tokenizer = build_encoder(cfg.model, seed=cfg.training.seed)
@@ -87,8 +87,7 @@ def main(argv=None) -> int:
     import torch
 
     import diploml
-    from diploml.export import export_onnx
-    from diploml.onnx_backend import OnnxClassifier
+    from diploml.models.transformer.onnx import OnnxClassifier, export_onnx
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:

@@ -113,8 +113,7 @@ def command_line() -> str:
 def load_corpus(limit: int | None = None):
     """The default config's train/dev/test splits of the bundled corpus, and the seed articles."""
     from diploml.config import RunConfig
-    from diploml.data import load_articles
-    from diploml.pipeline import load_splits
+    from diploml.data import load_articles, load_splits
 
     cfg = RunConfig()
     tasks = cfg.tasks.resolve()
@@ -128,7 +127,7 @@ def load_corpus(limit: int | None = None):
 def train_model(config: str, overrides: list[str], output_dir: Path) -> tuple[Path, float]:
     """Train a config into ``output_dir`` (like scripts/train.py); returns the directory and wall seconds."""
     from diploml.config import load_config
-    from diploml.pipeline import train_run
+    from diploml.train import train_run
 
     cfg = load_config(ROOT / config, overrides)
     with Timer() as t:

@@ -68,8 +68,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    from diploml.baselines.rules import RuleClassifier
-    from diploml.comparison import evaluate, write_comparison, write_errors
+    from diploml.evaluation.evaluate import evaluate, write_comparison, write_errors
+    from diploml.models.rules import RuleClassifier
 
     work = ROOT / args.work_dir
     splits = load_corpus()

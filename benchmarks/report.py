@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, ROOT  # noqa: E402
 
-from diploml.reporting import _plt, save_figure  # noqa: E402
+from diploml.evaluation.reports import _plt, save_figure  # noqa: E402
 
 NOTES = RESULTS / "notes.md"
 TASK_COLS = [("topic", "accuracy"), ("topic", "macro_f1"), ("regions", "micro_f1"), ("regions", "macro_f1"),

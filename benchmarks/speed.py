@@ -79,7 +79,7 @@ def time_model(run_dir: str | None, texts: list[str], batch_sizes=BATCH_SIZES, r
     import torch
 
     import diploml
-    from diploml.baselines.rules import RuleClassifier
+    from diploml.models.rules import RuleClassifier
 
     torch.set_num_threads(torch.get_num_threads())
     before_load = rss_mb()

@@ -38,7 +38,7 @@ def train_once(config: str, overrides: list[str]) -> dict:
     import logging
 
     from diploml.config import load_config
-    from diploml.pipeline import train_run
+    from diploml.train import train_run
 
     logging.basicConfig(level=logging.WARNING)
     cfg = load_config(ROOT / config, overrides)
@@ -50,14 +50,14 @@ def train_once(config: str, overrides: list[str]) -> dict:
     return {"config": config, "overrides": overrides, "wall_seconds": round(wall, 1),
             "train_runtime_s": round(float(metrics["train_runtime"]), 1), "global_step": metrics["global_step"],
             "train_samples_per_second": round(float(metrics["train_samples_per_second"]), 3),
-            "batch_size": cfg.training.batch_size, "max_windows_per_article": cfg.training.max_windows,
+            "batch_size": cfg.training.batch_size, "max_windows_per_article": cfg.training.train_windows,
             "peak_rss_mb": round(peak_rss_mb())}
 
 
 def full_run_steps(config: str, overrides: list[str]) -> tuple[int, int, float]:
     """(train articles, optimizer steps of a full run, epochs) for ``config`` with ``overrides``."""
     from diploml.config import load_config
-    from diploml.pipeline import load_splits
+    from diploml.data import load_splits
 
     cfg = load_config(ROOT / config, overrides)
     n = len(load_splits(cfg, cfg.tasks.resolve())["train"])

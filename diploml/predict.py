@@ -1,8 +1,12 @@
 """Streaming prediction over files of any size: bounded memory, progress bar, resume, error records.
 
 Input: JSONL (``id``, ``title``, ``text``), CSV with the same columns, a folder of ``.txt`` files,
-or ``-`` for JSONL on stdin. A bad record (invalid JSON or UTF-8, missing or empty text, an article
-over ``max_chars``) becomes ``{"id": ..., "error": "..."}`` in the output and the job goes on.
+or ``-`` for JSONL on stdin (all read by ``diploml.data.read_records``). A bad record (invalid JSON
+or UTF-8, missing, empty or non-text ``text``, an article over ``max_chars``, a repeated id) becomes
+``{"id": ..., "error": "..."}`` in the output and the job goes on.
+
+The output is never the input, is never silently replaced (``overwrite=True`` replaces it only once
+the new one is complete), and is locked while a job writes it, so two jobs cannot interleave.
 """
 
 from __future__ import annotations
@@ -10,14 +14,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from diploml.base import labels_from_results
+from diploml.data import DataError, read_records
 
 DEFAULT_MAX_CHARS = 200_000  # about 40,000 words: far beyond any news article
+_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+
+
+class OutputError(ValueError):
+    """The output path cannot be used (it is the input, a folder, in use, or holds results)."""
 
 
 @dataclass
@@ -32,78 +41,49 @@ class InputRecord:
         return f"{self.title}\n\n{self.text}" if self.title else self.text
 
 
-def _check(rec: InputRecord, max_chars: int) -> InputRecord:
-    if rec.error is None:
-        if not rec.text.strip():
-            rec.error = "empty text"
-        elif len(rec.full_text) > max_chars:
-            rec.error = f"article too long: {len(rec.full_text)} characters > max_chars={max_chars}"
+def _type_name(v) -> str:
+    return "null" if v is None else _TYPES.get(type(v), type(v).__name__)
+
+
+def _record(data: dict | None, where: str, error: str | None, max_chars: int) -> InputRecord:
+    data = data or {}
+    rid = data.get("id")
+    rid = where if rid is None or (isinstance(rid, str) and not rid.strip()) else str(rid)
+    if error:
+        return InputRecord(id=rid, error=error)
+    if "text" not in data:
+        return InputRecord(id=rid, error="missing field 'text'")
+    text, title = data["text"], data.get("title") or ""
+    if not isinstance(text, str):
+        return InputRecord(id=rid, error=f"field 'text' must be a string, got {_type_name(text)}")
+    if not isinstance(title, str):
+        return InputRecord(id=rid, error=f"field 'title' must be a string, got {_type_name(title)}")
+    rec = InputRecord(id=rid, text=text, title=title)
+    if not text.strip():
+        rec.error = "empty text"
+    elif len(rec.full_text) > max_chars:
+        rec.error = f"article too long: {len(rec.full_text)} characters > max_chars={max_chars}"
     return rec
 
 
-def _from_mapping(d: dict, where: str) -> InputRecord:
-    rid = str(d.get("id") or where)
-    text = d.get("text")
-    if not isinstance(text, str):
-        return InputRecord(id=rid, error="missing field 'text'")
-    return InputRecord(id=rid, text=text, title=str(d.get("title") or ""))
-
-
-def _jsonl_lines(stream, name: str) -> Iterator[InputRecord]:
-    for lineno, raw in enumerate(stream, 1):
-        where = f"{name}:{lineno}"
-        try:
-            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        except UnicodeDecodeError as e:
-            yield InputRecord(id=where, error=f"invalid UTF-8 at byte {e.start}")
-            continue
-        if not line.strip():
-            continue
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield InputRecord(id=where, error=f"invalid JSON: {e.msg}")
-            continue
-        if not isinstance(d, dict):
-            yield InputRecord(id=where, error="expected a JSON object")
-            continue
-        yield _from_mapping(d, where)
-
-
 def iter_inputs(source: str | Path, max_chars: int = DEFAULT_MAX_CHARS) -> Iterator[InputRecord]:
-    """Records one at a time from a file, folder or ``-`` (stdin)."""
-    if str(source) == "-":
-        for rec in _jsonl_lines(sys.stdin.buffer, "<stdin>"):
-            yield _check(rec, max_chars)
-        return
-    path = Path(source)
-    if path.is_dir():
-        files = sorted(path.glob("*.txt"))
-        if not files:
-            raise FileNotFoundError(f"{path}: folder holds no .txt files")
-        for f in files:
-            try:
-                rec = InputRecord(id=f.stem, text=f.read_bytes().decode("utf-8"))
-            except UnicodeDecodeError as e:
-                rec = InputRecord(id=f.stem, error=f"invalid UTF-8 at byte {e.start}")
-            yield _check(rec, max_chars)
-        return
-    if not path.is_file():
-        raise FileNotFoundError(f"input not found: {path}")
-    if path.suffix.lower() == ".csv":
-        with open(path, "rb") as fb:
-            # Decode line by line so that one bad byte spoils only its own row (U+FFFD marks it).
-            lines = (raw.decode("utf-8", errors="replace") for raw in fb)
-            for row_no, row in enumerate(csv.DictReader(lines), 2):
-                where = f"{path}:{row_no}"
-                if any("\ufffd" in (v or "") for v in row.values() if isinstance(v, str)):
-                    yield InputRecord(id=str(row.get("id") or where), error="invalid UTF-8")
-                    continue
-                yield _check(_from_mapping(row, where), max_chars)
-        return
-    with open(path, "rb") as fb:
-        for rec in _jsonl_lines(fb, str(path)):
-            yield _check(rec, max_chars)
+    """Records one at a time from a file, folder or ``-`` (stdin); bad ones carry ``error``."""
+    for raw in read_records(source, on_error="record", max_field=max_chars + 1):
+        yield _record(raw.data, raw.where, raw.error, max_chars)
+
+
+def check_paths(source: str | Path, output: Path) -> None:
+    """Fail before anything is written: a missing input, an output that is the input or a folder."""
+    if str(source) != "-":
+        src = Path(source)
+        if not src.exists():
+            raise DataError(f"input not found: {src}")
+        if src.is_file() and output.exists() and output.resolve() == src.resolve():
+            raise OutputError(f"the output {output} is the input file: choose another -o")
+        if src.is_dir() and output.resolve().parent == src.resolve() and output.suffix.lower() == ".txt":
+            raise OutputError(f"the output {output} would be read as an input of {src}: choose another -o")
+    if output.is_dir():
+        raise OutputError(f"the output {output} is a folder: give a file name ending in .jsonl or .csv")
 
 
 def done_ids(output: Path) -> set[str]:
@@ -117,13 +97,26 @@ def done_ids(output: Path) -> set[str]:
             f.truncate(cut)
         data = data[:cut]
     ids = set()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise OutputError(f"{output}: not UTF-8 at byte {e.start}; cannot resume from it") from None
     if output.suffix.lower() == ".csv":
-        for row in csv.DictReader(io.StringIO(data.decode("utf-8"))):
+        for row in csv.DictReader(io.StringIO(text)):
+            if not row.get("id"):
+                raise OutputError(f"{output}: a row without an id; cannot resume from it")
             ids.add(row["id"])
     else:
-        for line in data.decode("utf-8").splitlines():
-            if line.strip():
-                ids.add(json.loads(line)["id"])
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise OutputError(f"{output}:{lineno}: not a result line ({e.msg}); cannot resume from it") from None
+            if not isinstance(rec, dict) or "id" not in rec:
+                raise OutputError(f"{output}:{lineno}: a result line without an id; cannot resume from it")
+            ids.add(str(rec["id"]))
     return ids
 
 
@@ -144,15 +137,63 @@ def _csv_row(rec: dict, tasks) -> dict:
     return row
 
 
+class _Lock:
+    """An exclusive lock file beside the output, held while a job writes it."""
+
+    def __init__(self, output: Path):
+        self.path = output.with_name(f".{output.name}.lock")
+        self.fh = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.fh = open(self.path, "w")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.close()
+            raise OutputError(f"{self.path.with_name(self.path.name[1:-5])} is being written by another job "
+                              "(wait for it to finish)") from None
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+        self.path.unlink(missing_ok=True)
+
+
 def predict_file(model, source: str | Path, output: str | Path, *, batch_size: int = 16, resume: bool = False,
-                 max_chars: int = DEFAULT_MAX_CHARS, progress: bool = True) -> dict:
-    """Predict every record of ``source`` into ``output`` (JSONL, or CSV by suffix). Returns counts."""
+                 overwrite: bool = False, max_chars: int = DEFAULT_MAX_CHARS, progress: bool = True) -> dict:
+    """Predict every record of ``source`` into ``output`` (JSONL, or CSV by suffix). Returns counts.
+
+    An existing non-empty output needs ``resume`` (skip ids already there, append) or ``overwrite``
+    (write a new file beside it and replace the old one when the new one is complete).
+    """
     output = Path(output)
-    skip = done_ids(output) if resume else set()
-    if not resume and output.exists():
-        output.unlink()
+    check_paths(source, output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    is_csv = output.suffix.lower() == ".csv"
+    with _Lock(output):
+        has_results = output.exists() and output.stat().st_size > 0
+        if has_results and not (resume or overwrite):
+            raise OutputError(f"{output} already holds results: pass --resume to continue it or --overwrite "
+                              "to replace it")
+        skip = done_ids(output) if resume else set()
+        target = output.with_name(f".{output.name}.partial") if has_results and not resume else output
+        mode = "a" if resume else "w"
+        try:
+            counts = _predict_into(model, source, target, mode, skip, batch_size=batch_size, max_chars=max_chars,
+                                   progress=progress)
+        except BaseException:
+            if target != output:
+                target.unlink(missing_ok=True)
+            raise
+        if target != output:
+            os.replace(target, output)
+    return counts
+
+
+def _predict_into(model, source, target: Path, mode: str, skip: set[str], *, batch_size: int, max_chars: int,
+                  progress: bool) -> dict:
+    is_csv = target.suffix.lower() == ".csv" or target.name.endswith(".csv.partial")
     counts = {"ok": 0, "error": 0, "skipped": 0}
     bar = None
     if progress:
@@ -161,7 +202,7 @@ def predict_file(model, source: str | Path, output: str | Path, *, batch_size: i
         bar = tqdm(unit="article", desc="predict", dynamic_ncols=True)
     extra = [c for t in model.tasks for c in ((t.name,) if t.multi_label else (t.name, f"{t.name}_probability"))
              if c not in CSV_COLUMNS]
-    with open(output, "a", encoding="utf-8", newline="") as out:
+    with open(target, mode, encoding="utf-8", newline="") as out:
         writer = None
         if is_csv:
             writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS + extra, extrasaction="ignore")
@@ -181,7 +222,7 @@ def predict_file(model, source: str | Path, output: str | Path, *, batch_size: i
             if not batch:
                 return
             try:
-                results = model.predict([r.full_text for r in batch])
+                results = model.predict([r.full_text for r in batch], batch_size=batch_size)
             except Exception as e:  # one bad batch must not end a long job: retry one by one
                 if len(batch) == 1:
                     emit({"id": batch[0].id, "error": f"prediction failed: {type(e).__name__}: {e}"})
@@ -222,4 +263,5 @@ def predict_file(model, source: str | Path, output: str | Path, *, batch_size: i
     return counts
 
 
-__all__ = ["iter_inputs", "predict_file", "done_ids", "labels_from_results"]
+__all__ = ["iter_inputs", "predict_file", "done_ids", "check_paths", "InputRecord", "OutputError",
+           "DEFAULT_MAX_CHARS"]

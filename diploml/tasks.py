@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 KINDS = ("single_label", "multi_label")
@@ -35,6 +36,27 @@ class Task:
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "labels": list(self.labels)}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Task:
+        """The inverse of ``to_dict`` (label maps of run directories, schema files, configs)."""
+        return cls(name=d["name"], kind=d["kind"], labels=tuple(d["labels"]))
+
+    def encode(self, value) -> int | np.ndarray:
+        """A gold value as a target: class index (single-label) or multi-hot vector (multi-label)."""
+        if not self.multi_label:
+            return self.index(value)
+        v = np.zeros(len(self.labels), dtype=np.float32)
+        for lab in value:
+            v[self.index(lab)] = 1.0
+        return v
+
+    def gold_array(self, gold: list[dict]) -> np.ndarray:
+        """Gold labels of articles (dicts task -> value) as indices (n,) or a multi-hot matrix (n, labels)."""
+        if self.multi_label:
+            return np.stack([self.encode(g[self.name]) for g in gold]).astype(int) if gold else \
+                np.zeros((0, len(self.labels)), dtype=int)
+        return np.array([self.index(g[self.name]) for g in gold], dtype=int)
+
 
 def bundled_schema_path(name: str) -> Path:
     return Path(str(resources.files("diploml").joinpath(f"resources/tasks/{name}.yaml")))
@@ -51,7 +73,7 @@ def load_task_schema(name_or_path: str | Path) -> list[Task]:
     items = raw.get("tasks")
     if not isinstance(items, list):
         raise ValueError(f"{path}: expected a top-level 'tasks' list")
-    return [Task(name=t["name"], kind=t["kind"], labels=tuple(t["labels"])) for t in items]
+    return [Task.from_dict(t) for t in items]
 
 
 DEFAULT_SCHEMA = "diplomatic_news"

@@ -12,7 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_ENCODER = ROOT / "tests" / "fixtures" / "tiny_encoder"
+TINY_ENCODER = ROOT / "diploml" / "resources" / "encoders" / "tiny-bert"
 
 
 @pytest.fixture(autouse=True)

@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diploml.base import BaseClassifier
 from diploml.config import ConfigError, load_config
+from diploml.data import DataError
+from diploml.models.base import Model
 from diploml.predict import iter_inputs, predict_file
 from diploml.tasks import load_task_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class CheapModel(BaseClassifier):
+class CheapModel(Model):
     """Deterministic stand-in: probabilities from a hash of the text; no partner look-up (speed)."""
 
     model_type = "test"
@@ -34,7 +35,7 @@ class CheapModel(BaseClassifier):
         self.delay = delay
         self.texts: list[str] = []
 
-    def predict_proba(self, texts):
+    def predict_proba(self, texts, *, batch_size=None, progress=False):
         self.texts += texts
         time.sleep(self.delay)  # lets a test kill the job halfway
         out = {}
@@ -45,7 +46,7 @@ class CheapModel(BaseClassifier):
             out[t.name] = p
         return out
 
-    def predict(self, texts, *, evidence=False):
+    def predict(self, texts, *, evidence=False, batch_size=None, progress=False):
         return super().predict(texts, evidence=False)
 
 
@@ -75,8 +76,8 @@ def test_override_with_wrong_type_names_key_and_value():
 @pytest.fixture(scope="module")
 def tiny_model():
     """An untrained tiny transformer: enough to check shapes and that nothing crashes."""
-    from diploml.builders import build_encoder, build_model
-    from diploml.classifier import DiploClassifier
+    from diploml.models.transformer.classifier import DiploClassifier
+    from diploml.models.transformer.encoder import build_encoder, build_model
 
     cfg = load_config(ROOT / "configs" / "tiny.yaml")
     clf = DiploClassifier(cfg)
@@ -125,7 +126,7 @@ def test_empty_input_file_gives_empty_output(tmp_path, name, content):
 
 
 def test_empty_input_through_the_script(tmp_path):
-    from diploml.baselines.rules import RuleClassifier
+    from diploml.models.rules import RuleClassifier
 
     RuleClassifier().save(tmp_path / "rules")
     (tmp_path / "empty.jsonl").write_text("")
@@ -138,7 +139,7 @@ def test_empty_input_through_the_script(tmp_path):
 
 def test_folder_without_txt_files(tmp_path):
     (tmp_path / "notes.md").write_text("x")
-    with pytest.raises(FileNotFoundError, match="folder holds no .txt files"):
+    with pytest.raises(DataError, match="folder holds no .txt files"):
         list(iter_inputs(tmp_path))
 
 

@@ -9,21 +9,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diploml.baselines.tfidf import TfidfClassifier
-from diploml.comparison import (
-    error_records,
-    evaluate,
-    markdown,
-    summarize,
-    unique_names,
-    window_probas,
-    write_comparison,
-    write_errors,
-)
 from diploml.config import load_config
-from diploml.pipeline import evaluate_model
+from diploml.evaluation.evaluate import error_records, evaluate, unique_names, write_errors
+from diploml.evaluation.metrics import evaluate_probas
+from diploml.evaluation.reports import markdown, summarize, write_comparison
+from diploml.models.tfidf import TfidfClassifier
 
 from .conftest import easy_articles, tiny_config
+
+
+def evaluate_model(model, articles):
+    """Metrics straight from the model's probabilities (the path the comparison must agree with)."""
+    probas = model.predict_proba([a.full_text for a in articles])
+    return evaluate_probas(model.tasks, [a.labels for a in articles], probas, model.thresholds).to_dict(), probas
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +35,7 @@ def tfidf(**overrides):
 @pytest.fixture(scope="module")
 def models():
     # two different models: a memorising one and a heavily regularised word-only one
-    return {"strong": tfidf(**{"tfidf.C": 100.0}), "weak": tfidf(**{"tfidf.C": 0.01, "tfidf.char_ngrams": "null"})}
+    return {"strong": tfidf(**{"model.C": 100.0}), "weak": tfidf(**{"model.C": 0.01, "model.char_ngrams": "null"})}
 
 
 def held_out():
@@ -94,17 +93,17 @@ def test_unique_names():
 
 
 def test_window_probas_of_a_transformer(tmp_path):
-    from diploml.classifier import DiploClassifier
+    from diploml.models.transformer.classifier import DiploClassifier
 
     cfg = tiny_config(tmp_path, training={"max_steps": 1, "eval_strategy": "no"})
     clf = DiploClassifier(cfg, random_state=0).fit(easy_articles())
     short = easy_articles()[0].full_text
-    windows, p = window_probas(clf, short)
+    windows, p = clf.window_probas(short)
     assert len(windows) == 1 and p.shape == (1, 8)
     # a one-window article is scored exactly like its only window
     np.testing.assert_allclose(p, clf.predict_proba([short])["topic"], atol=1e-5)
     long = " ".join(a.full_text for a in easy_articles()) * 3
-    windows, p = window_probas(clf, long)
+    windows, p = clf.window_probas(long)
     assert len(windows) > 1 and p.shape == (len(windows), 8)
     np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
 

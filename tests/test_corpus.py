@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from diploml.data.__main__ import main as validate_main
+from diploml.cli import main as cli_main
 from diploml.data.validate import read_jsonl, validate_records
 from diploml.regions import regions_of
+
+
+def validate_main(argv):
+    return cli_main(argv)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "diploml" / "resources" / "corpus" / "diplomatic_news.jsonl"

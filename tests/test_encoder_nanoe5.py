@@ -284,7 +284,7 @@ def test_concurrent_conversion_keeps_the_first_published(tmp_path, monkeypatch):
 def run_cli(*argv) -> int:
     import argparse
 
-    from diploml.encoders import cli
+    from diploml.cli import encoder as cli
 
     parser = argparse.ArgumentParser(prog="diploml")
     cli.register(parser.add_subparsers(dest="command", required=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from diploml.metrics import decide, multi_label_metrics, single_label_metrics, tune_thresholds
+from diploml.evaluation.metrics import decide, multi_label_metrics, single_label_metrics, tune_thresholds
 from diploml.tasks import Task
 
 

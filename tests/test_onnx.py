@@ -10,11 +10,11 @@ import pytest
 from sklearn.metrics import f1_score
 
 import diploml
-from diploml.base import labels_from_results
-from diploml.classifier import DiploClassifier
 from diploml.cli import main as cli
 from diploml.data import load_articles
-from diploml.onnx_backend import OnnxClassifier
+from diploml.models.base import labels_from_results
+from diploml.models.transformer.classifier import DiploClassifier
+from diploml.models.transformer.onnx import OnnxClassifier
 
 from .conftest import tiny_config
 
@@ -111,7 +111,7 @@ def test_missing_export_and_wrong_backend_are_clear(run, tmp_path, capsys):
 
 
 def test_onnx_backend_needs_a_transformer(tmp_path):
-    from diploml.baselines.rules import RuleClassifier
+    from diploml.models.rules import RuleClassifier
 
     RuleClassifier().save(tmp_path / "rules")
     with pytest.raises(ValueError, match="needs a transformer model"):

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 import diploml
-from diploml.classifier import DiploClassifier
-from diploml.features import WindowCollator
-from diploml.metrics import evaluate_probas
+from diploml.evaluation.metrics import evaluate_probas
+from diploml.models.transformer.classifier import DiploClassifier
+from diploml.models.transformer.inputs import WindowCollator
 
 from .conftest import easy_articles, tiny_config
 
@@ -34,7 +34,7 @@ def test_overfit_and_round_trip(tmp_path, task):
     texts = [a.full_text for a in articles]
     probas = clf.predict_proba(texts)
     metrics = evaluate_probas(clf.tasks, [a.labels for a in articles], probas, clf.thresholds)
-    assert metrics[task]["macro_f1"] == pytest.approx(1.0)
+    assert metrics.tasks[task]["macro_f1"] == pytest.approx(1.0)
 
     clf.save(tmp_path / "saved")
     loaded = diploml.load(tmp_path / "saved")

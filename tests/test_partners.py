@@ -125,7 +125,7 @@ def test_regions_of_reexported():
 
 
 def test_partner_evidence_in_base():
-    from diploml.base import partner_evidence
+    from diploml.models.base import partner_evidence
 
     ev = partner_evidence("Thủ tướng Nhật Bản thăm Pháp", [{"label": "europe", "probability": 0.9}])
     assert [(e["code"], e["supports_predicted_region"]) for e in ev] == [("JP", False), ("FR", True)]

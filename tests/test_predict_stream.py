@@ -7,12 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from diploml.base import BaseClassifier
+from diploml.data import DataError
+from diploml.models.base import Model
 from diploml.predict import done_ids, iter_inputs, predict_file
 from diploml.tasks import load_task_schema
 
 
-class CountingModel(BaseClassifier):
+class CountingModel(Model):
     """Deterministic stand-in model: probabilities from text length; counts calls."""
 
     model_type = "test"
@@ -22,7 +23,7 @@ class CountingModel(BaseClassifier):
         self.thresholds = {}
         self.seen = 0
 
-    def predict_proba(self, texts):
+    def predict_proba(self, texts, *, batch_size=None, progress=False):
         self.seen += len(texts)
         n = len(texts)
         out = {}
@@ -96,6 +97,6 @@ def test_folder_input_and_missing_input(tmp_path):
     (tmp_path / "d" / "one.txt").write_text("Một bài", "utf-8")
     (tmp_path / "d" / "bad.txt").write_bytes(b"\xff\xfe\x00")
     recs = {r.id: r for r in iter_inputs(tmp_path / "d")}
-    assert recs["one"].error is None and recs["bad"].error.startswith("invalid UTF-8")
-    with pytest.raises(FileNotFoundError):
+    assert recs["one"].error is None and recs["bad"].error.startswith("not UTF-8")
+    with pytest.raises(DataError, match="input not found"):
         list(iter_inputs(tmp_path / "missing.jsonl"))

@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 
 import diploml
-from diploml.training import _last_checkpoint
+from diploml import rundir
+from diploml.models.transformer.trainer import _last_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 # 16 articles, 4 per step, a checkpoint every epoch (4 steps), 8 epochs: 32 steps in all.
 ARGS = ["--config", "configs/tiny.yaml", "data.limit=16", "training.epochs=8", "training.batch_size=4",
-        "training.max_windows=1", "training.eval_strategy=no", "training.save_total_limit=2",
+        "training.train_windows=1", "training.eval_strategy=no", "training.save_total_limit=2",
         "training.logging_steps=1000"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
 
@@ -63,7 +64,7 @@ def test_sigterm_then_resume_matches_uninterrupted_run(reference, tmp_path):
     assert not (out / "diploml.json").exists()
     last = _last_checkpoint(out / "checkpoints")
     assert last is not None and 4 <= _step(last) < 32
-    with pytest.raises(FileNotFoundError, match="diploml.json is missing"):
+    with pytest.raises(ValueError, match="diploml.json is missing"):
         diploml.load(out)
 
     resumed = subprocess.run(_cmd(out, "--resume"), cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
@@ -111,14 +112,14 @@ def _run_dir(reference: Path, tmp_path: Path) -> Path:
 def test_incomplete_run_directory(reference, tmp_path):
     run = _run_dir(reference, tmp_path)
     (run / "model.safetensors").unlink()
-    with pytest.raises(FileNotFoundError, match="incomplete run directory, model.safetensors is missing"):
+    with pytest.raises(ValueError, match="incomplete run directory, model.safetensors is missing"):
         diploml.load(run)
 
 
 def test_newer_format_version_is_refused(reference, tmp_path):
     run = _run_dir(reference, tmp_path)
     manifest = json.loads((run / "diploml.json").read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == rundir.FORMAT_VERSION
     manifest.update(format_version=99, diploml_version="9.0")
     (run / "diploml.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="format 99 by diploml 9.0.*upgrade diploml"):

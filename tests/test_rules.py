@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diploml import base
-from diploml.baselines.rules import RuleClassifier
+import diploml
+from diploml import rundir
 from diploml.cli import main
+from diploml.models.rules import RuleClassifier
 from diploml.regions import regions_of
 from diploml.tasks import load_task_schema
 
@@ -101,9 +102,9 @@ def test_predict_results_with_partner_evidence(model):
 
 def test_save_load_roundtrip(model, tmp_path):
     path = model.save(tmp_path / "rules")
-    assert json.loads((path / base.MANIFEST).read_text("utf-8"))["model_type"] == "rules"
+    assert json.loads((path / rundir.MANIFEST).read_text("utf-8"))["model_type"] == "rules"
     assert (path / "sectors.yaml").is_file()
-    loaded = base.load(path)
+    loaded = diploml.load(path)
     assert isinstance(loaded, RuleClassifier)
     texts = list(SEED_TEXTS.values())[:2]
     for k, v in model.predict_proba(texts).items():
@@ -129,7 +130,7 @@ REQUIRED = ("id", "title", "text", "topic", "partners", "regions", "sectors")
 
 def test_label_command_on_seed_folder(tmp_path):
     out = tmp_path / "silver.jsonl"
-    assert main(["label", "--rules", str(ROOT / "seeds"), "-o", str(out)]) == 0
+    assert main(["label", str(ROOT / "seeds"), "-o", str(out)]) == 0
     records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     assert len(records) == 5
     assert {r["id"] for r in records} == set(GOLD)
@@ -147,13 +148,12 @@ def test_label_command_on_jsonl(tmp_path):
     src.write_text(json.dumps({"id": "a1", "title": "Thủ tướng điện đàm với Thủ tướng Úc",
                                "text": "Hai bên nhất trí thúc đẩy thương mại."}, ensure_ascii=False) + "\n", "utf-8")
     out = tmp_path / "silver.jsonl"
-    assert main(["label", "--rules", str(src), "-o", str(out)]) == 0
+    assert main(["label", str(src), "-o", str(out)]) == 0
     rec = json.loads(out.read_text("utf-8"))
     assert (rec["id"], rec["topic"], rec["partners"], rec["regions"]) == ("a1", "phone_call", ["AU"], ["oceania"])
     assert "economy_trade" in rec["sectors"]
 
 
 def test_label_command_errors(tmp_path, capsys):
-    assert main(["label", "--rules", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o.jsonl")]) == 1
+    assert main(["label", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o.jsonl")]) == 2
     assert "not found" in capsys.readouterr().err
-    assert main(["label", str(ROOT / "seeds"), "-o", str(tmp_path / "o.jsonl")]) == 2

@@ -1,5 +1,6 @@
-"""Data: loading articles, splits, and the corpus validator (``python -m diploml.data validate``)."""
+"""Data: one input reader, articles, splits, and the corpus validator (``diploml validate``)."""
 
-from diploml.data.io import Article, DataError, iter_records, load_articles, split_articles
+from diploml.data.io import Article, DataError, RawRecord, load_articles, read_records
+from diploml.data.splits import load_splits, split_articles
 
-__all__ = ["Article", "DataError", "iter_records", "load_articles", "split_articles"]
+__all__ = ["Article", "DataError", "RawRecord", "load_articles", "load_splits", "read_records", "split_articles"]

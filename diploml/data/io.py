@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import sys
 from collections.abc import Iterator
@@ -12,8 +11,6 @@ from importlib import resources
 from pathlib import Path
 
 from diploml.tasks import Task
-
-LABEL_FIELDS = ("topic", "partners", "regions", "sectors")
 
 
 class DataError(ValueError):
@@ -76,63 +73,130 @@ def _article(rec: dict, where: str, tasks: list[Task] | None) -> Article:
                    split=split)
 
 
-def iter_records(path: str | Path) -> Iterator[tuple[dict, str]]:
-    """Raw records and their location (``file:line``) from JSONL, CSV, a .txt folder or ``-`` (stdin JSONL).
+@dataclass
+class RawRecord:
+    """One input record as read: its fields, or the reason it could not be read, and where it is."""
 
-    Streams: memory does not grow with the input size.
-    """
-    if str(path) == "-":
-        for lineno, line in enumerate(sys.stdin, 1):
-            if line.strip():
-                yield _json_line(line, f"<stdin>:{lineno}"), f"<stdin>:{lineno}"
-        return
-    path = Path(path)
-    if path.is_dir():
-        labels = {}
-        if (path / "labels.jsonl").is_file():
-            for rec, _ in iter_records(path / "labels.jsonl"):
-                labels[rec.get("file") or f"{rec['id']}.txt"] = rec
-        files = sorted(path.glob("*.txt"))
-        if not files:
-            raise DataError(f"{path}: folder holds no .txt files")
-        for f in files:
-            try:
-                text = f.read_text("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"{f}: not UTF-8 text (byte {e.start})") from None
-            rec = {"id": f.stem, "title": "", "text": text, **{k: v for k, v in labels.get(f.name, {}).items()
-                                                                 if k not in ("file", "id")}}
-            yield rec, str(f)
-        return
-    if not path.is_file():
-        raise DataError(f"input not found: {path}")
-    if path.suffix.lower() == ".csv":
-        with open(path, encoding="utf-8", newline="") as fh:
-            for lineno, row in enumerate(csv.DictReader(fh), 2):
-                yield dict(row), f"{path}:{lineno}"
-        return
-    with open(path, encoding="utf-8") as fh:
-        lineno = 0
-        while True:
-            try:
-                line = fh.readline()
-            except UnicodeDecodeError as e:
-                raise DataError(f"{path}:{lineno + 1}: not UTF-8 text ({e.reason})") from None
-            if not line:
-                break
-            lineno += 1
-            if line.strip():
-                yield _json_line(line, f"{path}:{lineno}"), f"{path}:{lineno}"
+    where: str
+    data: dict | None = None
+    error: str | None = None
 
 
-def _json_line(line: str, where: str) -> dict:
+def _json_record(raw: bytes | str, where: str) -> RawRecord | None:
+    try:
+        line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as e:
+        return RawRecord(where, error=f"not UTF-8 text (invalid byte at {e.start})")
+    if not line.strip():
+        return None
     try:
         rec = json.loads(line)
     except json.JSONDecodeError as e:
-        raise DataError(f"{where}: invalid JSON ({e.msg})") from None
+        return RawRecord(where, error=f"invalid JSON ({e.msg})")
     if not isinstance(rec, dict):
-        raise DataError(f"{where}: expected a JSON object")
-    return rec
+        return RawRecord(where, error="expected a JSON object")
+    return RawRecord(where, data=rec)
+
+
+def _jsonl(stream, name: str) -> Iterator[RawRecord]:
+    for lineno, raw in enumerate(stream, 1):
+        rec = _json_record(raw, f"{name}:{lineno}")
+        if rec is not None:
+            yield rec
+
+
+def _jsonl_file(path: Path) -> Iterator[RawRecord]:
+    with open(path, "rb") as fb:
+        yield from _jsonl(fb, str(path))
+
+
+def _txt_folder(path: Path) -> Iterator[RawRecord]:
+    labels = {}
+    if (path / "labels.jsonl").is_file():
+        for r in read_records(path / "labels.jsonl"):
+            labels[r.data.get("file") or f"{r.data['id']}.txt"] = r.data
+    files = sorted(path.glob("*.txt"))
+    if not files:
+        raise DataError(f"{path}: folder holds no .txt files")
+    for f in files:
+        try:
+            text = f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            yield RawRecord(str(f), data={"id": f.stem}, error=f"not UTF-8 text (invalid byte at {e.start})")
+            continue
+        extra = {k: v for k, v in labels.get(f.name, {}).items() if k not in ("file", "id")}
+        yield RawRecord(str(f), data={"id": f.stem, "title": "", "text": text, **extra})
+
+
+def _csv(path: Path, max_field: int) -> Iterator[RawRecord]:
+    csv.field_size_limit(max(csv.field_size_limit(), max_field))
+    with open(path, "rb") as fb:
+        # Decode line by line so that one bad byte spoils only its own row (U+FFFD marks it);
+        # utf-8-sig drops the byte-order mark that Excel writes before the first column name.
+        first = True
+
+        def lines():
+            nonlocal first
+            for raw in fb:
+                if first:
+                    raw = raw.removeprefix(b"\xef\xbb\xbf")
+                    first = False
+                yield raw.decode("utf-8", errors="replace")
+
+        reader = csv.DictReader(lines())
+        fields = reader.fieldnames
+        if not fields:  # an empty file: no records
+            return
+        if "text" not in fields:
+            found = ", ".join(fields) or "none"
+            raise DataError(f"{path}: the CSV header has no 'text' column (columns found: {found})")
+        row_no = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                row_no = reader.line_num
+                yield RawRecord(f"{path}:{row_no}", error=f"unreadable CSV row ({e})")
+                continue
+            row_no = reader.line_num
+            where = f"{path}:{row_no}"
+            if any("\ufffd" in v for v in row.values() if isinstance(v, str)):
+                yield RawRecord(where, data={"id": row.get("id")}, error="invalid UTF-8")
+                continue
+            yield RawRecord(where, data=dict(row))
+
+
+def read_records(source: str | Path, *, on_error: str = "raise", max_field: int = 1 << 24) -> Iterator[RawRecord]:
+    """The one input reader: records from JSONL, CSV, a folder of .txt files (with an optional
+    ``labels.jsonl``) or ``-`` (JSONL on stdin), one at a time (memory does not grow with the input).
+
+    ``on_error="raise"``: an unreadable record raises DataError naming file and line (training data);
+    ``on_error="record"``: it is yielded with ``error`` set and reading goes on (prediction input).
+    A missing source or a CSV without a ``text`` column always raises.
+    """
+    if on_error not in ("raise", "record"):
+        raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
+    if str(source) == "-":
+        records = _jsonl(sys.stdin.buffer, "<stdin>")
+    else:
+        path = Path(source)
+        if path.is_dir():
+            records = _txt_folder(path)
+        elif not path.is_file():
+            raise DataError(f"input not found: {path}")
+        elif path.suffix.lower() == ".csv":
+            records = _csv(path, max_field)
+        else:
+            records = _jsonl_file(path)
+    try:
+        for rec in records:
+            if rec.error and on_error == "raise":
+                raise DataError(f"{rec.where}: {rec.error}")
+            yield rec
+    finally:
+        records.close()
 
 
 def load_articles(source: str | Path, tasks: list[Task] | None = None) -> list[Article]:
@@ -143,8 +207,9 @@ def load_articles(source: str | Path, tasks: list[Task] | None = None) -> list[A
     if source.startswith("hf:"):
         return _load_hf(source[3:], tasks)
     articles, seen = [], {}
-    for rec, where in iter_records(source):
-        art = _article(rec, where, tasks)
+    for rec in read_records(source):
+        where = rec.where
+        art = _article(rec.data, where, tasks)
         if art.id in seen:
             raise DataError(f"{where}: duplicate id {art.id!r} (first at {seen[art.id]})")
         seen[art.id] = where
@@ -174,38 +239,4 @@ def _load_hf(spec: str, tasks):
             if sname and not rec.get("split"):
                 rec["split"] = sname
             out.append(_article(rec, f"hf:{spec}[{i}]", tasks))
-    return out
-
-
-def _fingerprint(art: Article) -> str:
-    return hashlib.sha1(" ".join(art.full_text.split()).lower().encode()).hexdigest()
-
-
-def split_articles(articles: list[Article], *, dev_fraction=0.1, test_fraction=0.15, seed=13,
-                   stratify_task: str | None = "topic") -> dict[str, list[Article]]:
-    """Group by each article's ``split``; articles without one are assigned deterministically.
-
-    Assignment hashes the id with ``seed`` within each stratum (the topic label), so it does not
-    depend on file order. Identical texts in two splits are reported as a DataError.
-    """
-    out: dict[str, list[Article]] = {"train": [], "dev": [], "test": []}
-    strata: dict[str, list[Article]] = {}
-    for a in articles:
-        if a.split:
-            out.setdefault(a.split, []).append(a)
-        else:
-            strata.setdefault(str(a.labels.get(stratify_task, "")), []).append(a)
-    for group in strata.values():
-        group = sorted(group, key=lambda a: hashlib.sha1(f"{seed}:{a.id}".encode()).hexdigest())
-        n_test = round(len(group) * test_fraction)
-        n_dev = round(len(group) * dev_fraction)
-        for i, a in enumerate(group):
-            out["test" if i < n_test else "dev" if i < n_test + n_dev else "train"].append(a)
-    seen: dict[str, tuple[str, str]] = {}
-    for name, arts in out.items():
-        for a in arts:
-            fp = _fingerprint(a)
-            if fp in seen and seen[fp][0] != name:
-                raise DataError(f"article {a.id!r} ({name}) has the same text as {seen[fp][1]!r} ({seen[fp][0]})")
-            seen.setdefault(fp, (name, a.id))
     return out

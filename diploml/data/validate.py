@@ -40,12 +40,12 @@ class Report:
 
 def read_jsonl(path: str | Path) -> list[dict]:
     """Records of a JSONL file, each with its ``_where`` (file:line); bad JSON raises DataError naming the line."""
-    from diploml.data.io import iter_records
+    from diploml.data.io import read_records
 
     records = []
-    for rec, where in iter_records(path):
-        rec.setdefault("_where", where)
-        records.append(rec)
+    for rec in read_records(path):
+        rec.data.setdefault("_where", rec.where)
+        records.append(rec.data)
     return records
 
 

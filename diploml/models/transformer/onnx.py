@@ -1,13 +1,16 @@
-"""Export a transformer run directory to ONNX (fp32) and, optionally, dynamic int8.
+"""ONNX for transformer runs: export (fp32, dynamic int8) and ``OnnxClassifier``, which predicts with the graph.
 
-    export_onnx("runs/tiny")              # -> runs/tiny/onnx/model.onnx
-    export_onnx("runs/tiny", int8=True)   # -> also runs/tiny/onnx/model.int8.onnx
+    export_onnx("runs/tiny", int8=True)                     # -> runs/tiny/onnx/model.onnx, model.int8.onnx
+    model = diploml.load("runs/tiny", backend="onnx-int8")  # same interface as DiploClassifier
+    model.predict(["...article..."])
 
 The graph takes the model's own inputs -- ``input_ids`` and ``attention_mask`` (windows x tokens)
 and ``window_mask`` (articles x windows) -- and returns one probability matrix per task
 (articles x labels), so any number of articles, windows and tokens goes through one graph.
 We use the TorchScript exporter (``dynamo=False``): it needs no extra package (the dynamo
 exporter needs ``onnxscript``) and traces transformers 5 BERT/XLM-R encoders cleanly.
+Text preparation and windowing are ``WindowedClassifier``'s, shared with the PyTorch model, so the
+ONNX model sees exactly the token windows the PyTorch model would; only the forward pass changes.
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
+
+from diploml.models.transformer.classifier import WEIGHTS, DiploClassifier, WindowedClassifier
+from diploml.models.transformer.inputs import WindowCollator
+from diploml.rundir import RunDirError, read_run
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +54,9 @@ class _ProbabilityGraph(nn.Module):
 
 def _example_inputs(clf) -> tuple[torch.Tensor, ...]:
     """Two articles, three windows of unequal length: no axis is 1, so none gets baked in as a constant."""
-    from diploml.features import WindowCollator
-
     pad = clf.tokenizer.pad_token_id
-    items = [{"input_ids": clf._windows("Hà Nội hợp tác thương mại. " * 30)[:2]},
-             {"input_ids": clf._windows("Bộ trưởng điện đàm.")}]
+    items = [{"input_ids": clf.windows("Hà Nội hợp tác thương mại. " * 30)[:2]},
+             {"input_ids": clf.windows("Bộ trưởng điện đàm.")}]
     batch = WindowCollator(pad)(items)
     return tuple(batch[k] for k in INPUTS)
 
@@ -68,11 +74,10 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path | None = None, int8: bo
 
     ``out_dir`` defaults to ``RUN_DIR/onnx``. Returns ``{"fp32": path, "int8": path}``.
     """
-    import diploml
-    from diploml.classifier import DiploClassifier
+    from diploml.registry import load
 
     run_dir = Path(run_dir)
-    clf = diploml.load(run_dir)
+    clf = load(run_dir)
     if not isinstance(clf, DiploClassifier):
         raise ValueError(f"{run_dir}: ONNX export needs a transformer model, not {clf.model_type!r}")
     out_dir = Path(out_dir) if out_dir else run_dir / ONNX_DIR
@@ -107,8 +112,6 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path | None = None, int8: bo
 
 def weights_digest(run_dir: Path) -> str:
     """SHA-256 of the run's weights: ties an export to the model it came from (retraining makes it stale)."""
-    from diploml.classifier import WEIGHTS
-
     h = hashlib.sha256()
     with open(Path(run_dir) / WEIGHTS, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -132,3 +135,73 @@ def quantize_int8(src: Path, dst: Path) -> Path:
         pre.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
     return dst
+
+
+BACKENDS = {"onnx": FP32, "onnx-int8": INT8}
+
+
+class OnnxClassifier(WindowedClassifier):
+    """A transformer run predicting through onnxruntime (``backend`` onnx or onnx-int8); it cannot be trained."""
+
+    def __init__(self, config=None, *, random_state: int | None = None):
+        super().__init__(config, random_state=random_state)
+        self.session = None
+        self.backend = "onnx"
+
+    def _fit(self, train, dev, *, workdir, resume) -> None:
+        raise TypeError("an ONNX model cannot be trained: train a DiploClassifier, then export it")
+
+    def save(self, path):
+        raise TypeError("an ONNX model is saved inside its run directory by 'diploml export'")
+
+    def _check_fitted(self):
+        if self.session is None:
+            raise RuntimeError("this OnnxClassifier has no graph: use diploml.load(run_dir, backend='onnx')")
+
+    def _forward(self, batch: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        feed = {k: batch[k].numpy() for k in INPUTS}
+        names = [t.name for t in self.tasks]
+        return dict(zip(names, self.session.run(names, feed), strict=True))
+
+    @classmethod
+    def load(cls, path: str | Path, *, backend: str = "onnx", threads: int | None = None,
+             onnx_dir: str | Path | None = None) -> OnnxClassifier:
+        """Load ``RUN_DIR/onnx/model[.int8].onnx`` with the run's tokenizer, config, tasks and thresholds.
+
+        ``onnx_dir``: where the graphs are, if ``export_onnx`` wrote them elsewhere than ``RUN_DIR/onnx``.
+        """
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; known: torch, {', '.join(BACKENDS)}")
+        path = Path(path)
+        run = read_run(path)
+        graph = Path(onnx_dir or path / ONNX_DIR) / BACKENDS[backend]
+        if not graph.is_file():
+            flag = " --int8" if backend == "onnx-int8" else ""
+            raise FileNotFoundError(f"{graph} not found: run 'diploml export --model {path} --format onnx{flag}'")
+        if not (path / "tokenizer").exists():
+            raise RunDirError(f"{path}: incomplete run directory, tokenizer is missing")
+        info_file = graph.parent / "export.json"
+        info = json.loads(info_file.read_text("utf-8")) if info_file.is_file() else {}
+        if info.get("weights_sha256") and (path / WEIGHTS).is_file() and info["weights_sha256"] != weights_digest(path):
+            raise RunDirError(f"{graph} is stale: {path / WEIGHTS} changed since the export "
+                              f"(retrained?); run 'diploml export --model {path} --format onnx' again")
+        self = cls._from_run(run)
+        self.backend = backend
+        self.tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads or int(os.environ.get("OMP_NUM_THREADS", 0) or 0)
+        try:
+            self.session = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types for damaged graphs
+            raise RunDirError(f"{graph}: unreadable ONNX graph ({str(e)[:200]}); export again") from None
+        outputs = [o.name for o in self.session.get_outputs()]
+        if sorted(outputs) != sorted(t.name for t in self.tasks):
+            raise RunDirError(f"{graph}: outputs {outputs} do not match the run's tasks; export again")
+        return self
+
+
+__all__ = ["OnnxClassifier", "BACKENDS", "INPUTS", "export_onnx", "quantize_int8", "weights_digest"]

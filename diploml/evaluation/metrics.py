@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.metrics import (
@@ -71,34 +72,45 @@ def decide(probas: np.ndarray, task: Task, thresholds: np.ndarray | None = None)
     return (probas >= thr).astype(int)
 
 
-def gold_arrays(gold: list[dict], task: Task) -> np.ndarray:
-    """Gold labels of articles (dicts task -> label(s)) as indices or a multi-hot matrix."""
-    if task.multi_label:
-        y = np.zeros((len(gold), len(task.labels)), dtype=int)
-        for i, g in enumerate(gold):
-            for lab in g[task.name]:
-                y[i, task.index(lab)] = 1
-        return y
-    return np.array([task.index(g[task.name]) for g in gold], dtype=int)
-
-
 def task_metrics(task: Task, y_true: np.ndarray, probas: np.ndarray, thresholds=None) -> dict:
     y_pred = decide(probas, task, thresholds)
     fn = multi_label_metrics if task.multi_label else single_label_metrics
     return fn(y_true, y_pred, task.labels)
 
 
+@dataclass
+class Metrics:
+    """Per-task metric dicts (``single_label_metrics``/``multi_label_metrics``) and their mean macro F1.
+
+    ``to_dict`` gives the JSON of ``metrics.json``: one key per task plus ``macro_f1``.
+    """
+
+    tasks: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def macro_f1(self) -> float | None:
+        """Macro F1 averaged over tasks (None when no task was scored)."""
+        return float(np.mean([m["macro_f1"] for m in self.tasks.values()])) if self.tasks else None
+
+    def to_dict(self) -> dict:
+        return {**self.tasks, "macro_f1": self.macro_f1} if self.tasks else {}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Metrics | None:
+        if not d:
+            return None
+        return cls({k: v for k, v in d.items() if isinstance(v, dict)})
+
+
 def evaluate_probas(tasks: Sequence[Task], gold: list[dict], probas: dict[str, np.ndarray],
-                    thresholds: dict[str, np.ndarray] | None = None) -> dict:
-    """Metrics for every task that has gold labels, plus ``macro_f1`` averaged over tasks."""
+                    thresholds: dict[str, np.ndarray] | None = None) -> Metrics:
+    """Metrics for every task that has gold labels in every article."""
     out = {}
     for t in tasks:
-        if not gold or t.name not in gold[0]:
+        if not gold or any(t.name not in g for g in gold):
             continue
-        out[t.name] = task_metrics(t, gold_arrays(gold, t), probas[t.name], (thresholds or {}).get(t.name))
-    if out:
-        out["macro_f1"] = float(np.mean([m["macro_f1"] for m in out.values()]))
-    return out
+        out[t.name] = task_metrics(t, t.gold_array(gold), probas[t.name], (thresholds or {}).get(t.name))
+    return Metrics(out)
 
 
 def tune_thresholds(y_true: np.ndarray, probas: np.ndarray, grid: Sequence[float], default: float = 0.5) -> np.ndarray:

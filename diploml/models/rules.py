@@ -1,14 +1,13 @@
 """Rule baseline: topic trigger phrases, gazetteer partners/regions, sector keyword lexicon.
 
 It is the floor every trained model must beat, and a way to pre-label unlabelled articles
-(``diploml label --rules``). It exposes the shared model interface (``predict_proba``,
-``predict``, ``save``/``load``). The lexicons are YAML files under
-``diploml/resources/rules/`` (copied into a saved model directory, where they can be edited).
+(``diploml label``). It is a ``Model`` like the others (``fit`` learns nothing). The lexicons are
+YAML files under ``diploml/resources/rules/`` (copied into a saved run directory, where they can be
+edited; ``model.rules_dir`` points a config at an edited copy).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from collections import Counter
@@ -21,14 +20,12 @@ import numpy as np
 import yaml
 
 from diploml import partners as gaz
-from diploml.base import MANIFEST, BaseClassifier, write_manifest
-from diploml.regions import regions_of
-from diploml.tasks import DEFAULT_SCHEMA, Task, load_task_schema
+from diploml.models.base import Model, check_texts
+from diploml.partners import regions_of
+from diploml.rundir import RunInfo, model_card_tail
 from diploml.text import normalize, preprocess
 
 RULE_FILES = ("topic.yaml", "sectors.yaml", "partners.yaml")
-CONFIG = "rules_config.json"
-DEFAULT_PREPROCESS = {"normalize": True, "clean": True, "word_segmentation": "none"}
 
 
 def bundled_rules_dir() -> Path:
@@ -52,21 +49,33 @@ def _remove(text: str, phrases: Iterable[str]) -> str:
     return text
 
 
-class RuleClassifier(BaseClassifier):
+class RuleClassifier(Model):
     """Trigger phrases for ``topic``, the gazetteer for ``regions``, keywords for ``sectors``."""
 
     model_type = "rules"
+    tunable = False  # rule scores are fixed levels (0, 0.25, 1), not probabilities to calibrate
+    needs_labels = False
+    version_packages = ("diploml", "pyyaml", "babel")
 
-    def __init__(self, rules_dir: str | Path | None = None, tasks: list[Task] | None = None,
-                 preprocess: dict | None = None):
-        self.rules_dir = Path(rules_dir) if rules_dir else bundled_rules_dir()
-        self.tasks = tasks or load_task_schema(DEFAULT_SCHEMA)
-        self.preprocess = {**DEFAULT_PREPROCESS, **(preprocess or {}), "word_segmentation": "none"}
-        self.rules = {name: yaml.safe_load((self.rules_dir / name).read_text("utf-8")) for name in RULE_FILES}
+    def __init__(self, config=None, *, random_state: int | None = None):
+        super().__init__(config, random_state=random_state)
+        self._load_rules(Path(self.config.model.rules_dir) if self.config.model.rules_dir else bundled_rules_dir())
+
+    def _load_rules(self, rules_dir: Path) -> None:
+        self.rules_dir = rules_dir
+        self.rules = {}
+        for name in RULE_FILES:
+            f = rules_dir / name
+            if not f.is_file():
+                raise FileNotFoundError(f"{rules_dir}: rule file {name} is missing")
+            try:
+                self.rules[name] = yaml.safe_load(f.read_text("utf-8"))
+            except yaml.YAMLError as e:
+                raise ValueError(f"{f}: invalid YAML ({e})") from None
         self.thresholds = {t.name: np.full(len(t.labels), 0.5) for t in self.tasks if t.multi_label}
         self._check_labels()
 
-    def _task(self, name: str) -> Task | None:
+    def _task(self, name: str):
         return next((t for t in self.tasks if t.name == name), None)
 
     def _check_labels(self) -> None:
@@ -83,7 +92,8 @@ class RuleClassifier(BaseClassifier):
     # --- the rules -------------------------------------------------------------------------
 
     def prepare(self, text: str) -> str:
-        return preprocess(text, **self.preprocess)
+        # the lexicons are written for unsegmented text
+        return preprocess(text, **{**self.config.preprocess.model_dump(), "word_segmentation": "none"})
 
     def topic(self, text: str) -> tuple[str, bool]:
         """(label, whether a trigger fired) for one preprocessed text."""
@@ -130,11 +140,8 @@ class RuleClassifier(BaseClassifier):
             if m.code.startswith("ORG:"):
                 if self._org_acts(text, m.start):
                     selected.append(m.code)
-                else:
-                    counts[m.code] += 0  # known, but not counted as an actor
-                continue
+                continue  # known, but not counted as an actor
             if self._is_venue(text, m.start):
-                counts[m.code] += 0
                 continue
             counts[m.code] += 1
             if m.start < lead_end:
@@ -158,8 +165,9 @@ class RuleClassifier(BaseClassifier):
 
     # --- model interface -------------------------------------------------------------------
 
-    def predict_proba(self, texts: Iterable[str]) -> dict[str, np.ndarray]:
-        texts = list(texts)
+    def predict_proba(self, texts: Iterable[str], *, batch_size: int | None = None,
+                      progress: bool = False) -> dict[str, np.ndarray]:
+        texts = check_texts(texts)
         out = {t.name: np.zeros((len(texts), len(t.labels))) for t in self.tasks}
         low = float(self.rules["partners.yaml"].get("mentioned_probability", 0.25))
         fallback_p = float(self.rules["topic.yaml"].get("fallback_probability", 0.3))
@@ -183,25 +191,44 @@ class RuleClassifier(BaseClassifier):
                         row[task.index(s)] = 1.0
         return out
 
-    def fit(self, *args, **kwargs) -> RuleClassifier:
-        """Rules are not trained: accepts and ignores any data."""
-        return self
+    def _fit(self, train, dev, *, workdir, resume) -> None:
+        """Rules are not trained."""
 
-    def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / MANIFEST).unlink(missing_ok=True)  # a half-overwritten directory must not load
+    def _write_files(self, folder: Path) -> None:
         for name in RULE_FILES:
-            if (self.rules_dir / name).resolve() != (path / name).resolve():
-                shutil.copyfile(self.rules_dir / name, path / name)
-        config = {"tasks": [t.to_dict() for t in self.tasks], "preprocess": self.preprocess}
-        (path / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False), "utf-8")
-        write_manifest(path, self.model_type)
-        return path
+            shutil.copyfile(self.rules_dir / name, folder / name)
 
     @classmethod
-    def load(cls, path: str | Path, **kwargs) -> RuleClassifier:
-        path = Path(path)
-        config = json.loads((path / CONFIG).read_text("utf-8")) if (path / CONFIG).is_file() else {}
-        tasks = [Task(t["name"], t["kind"], tuple(t["labels"])) for t in config.get("tasks", [])] or None
-        return cls(rules_dir=path, tasks=tasks, preprocess=config.get("preprocess"))
+    def _from_run(cls, run: RunInfo) -> RuleClassifier:
+        self = super()._from_run(run)
+        self._load_rules(run.path)  # the copies in the run directory, possibly edited
+        self.thresholds = {t.name: np.full(len(t.labels), 0.5) for t in self.tasks if t.multi_label}
+        return self
+
+    def model_card(self) -> str:
+        lines = [f"# diploml model: {self.config.name} (rule baseline)", "",
+                 "Topic trigger phrases, the partner gazetteer (regions) and a sector keyword lexicon.",
+                 "Nothing is learnt; edit topic.yaml, sectors.yaml and partners.yaml here to change the rules."]
+        lines += model_card_tail(self.tasks, self.dev_metrics_, "topic.yaml, sectors.yaml, partners.yaml (lexicons).")
+        return "\n".join(lines)
+
+
+def silver_records(articles: list[dict], model: RuleClassifier | None = None) -> list[dict]:
+    """Corpus-format records (plus ``"silver": true``) labelled by the rules, for human review.
+
+    ``articles``: dicts with ``id``, ``text`` and optionally ``title``; a page without a separate
+    title gets its first clean line as the headline.
+    """
+    model = model or RuleClassifier()
+    records = []
+    for art in articles:
+        title = preprocess(art.get("title") or "").replace("\n", " ")
+        text = preprocess(art["text"])
+        if not title:
+            title, _, text = text.partition("\n")
+        a = model.analyse(f"{title}\n{text}" if title else text)
+        records.append({
+            "id": art["id"], "title": title, "text": text, "topic": a["topic"], "partners": a["partners"],
+            "regions": a["regions"], "sectors": a["sectors"], "silver": True,
+        })
+    return records

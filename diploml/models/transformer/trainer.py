@@ -22,9 +22,9 @@ from torch.utils.data import Dataset
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 
 from diploml.config import TrainingConfig
-from diploml.features import WindowCollator
-from diploml.metrics import evaluate_probas
-from diploml.modeling import MultiTaskClassifier
+from diploml.evaluation.metrics import evaluate_probas
+from diploml.models.transformer.inputs import WindowCollator
+from diploml.models.transformer.module import MultiTaskClassifier
 from diploml.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -152,10 +152,10 @@ def metrics_fn(tasks: list[Task]):
                 gold[i][t.name] = ([t.labels[j] for j in np.flatnonzero(y[i])] if t.multi_label
                                    else t.labels[int(y[i])])
         m = evaluate_probas(tasks, gold, probas)
-        out = {"macro_f1": m["macro_f1"]}
+        out = {"macro_f1": m.macro_f1}
         for t in tasks:
-            out[f"{t.name}_macro_f1"] = m[t.name]["macro_f1"]
-            out[f"{t.name}_micro_f1"] = m[t.name]["micro_f1"]
+            out[f"{t.name}_macro_f1"] = m.tasks[t.name]["macro_f1"]
+            out[f"{t.name}_micro_f1"] = m.tasks[t.name]["micro_f1"]
         return out
 
     return compute

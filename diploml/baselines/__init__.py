@@ -1,1 +1,0 @@
-"""Baseline models: rules (trigger phrases, gazetteer, keyword lexicon)."""

@@ -1,0 +1,5 @@
+import sys
+
+from diploml.cli import main
+
+sys.exit(main())

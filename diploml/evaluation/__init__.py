@@ -1,0 +1,1 @@
+"""Evaluation: metrics (pure functions over arrays), evaluating models, reports."""

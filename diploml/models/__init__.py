@@ -1,0 +1,1 @@
+"""Model types behind one interface (``diploml.models.base.Model``): transformer, tfidf, rules."""

@@ -1,0 +1,216 @@
+"""What every model type shares: per-task probabilities in, labelled results out.
+
+A model type implements ``_fit`` (training), ``predict_proba`` (texts -> {task: (n, labels)}),
+``_write_files``/``_from_run`` (its own files in a run directory) and ``model_card``. Everything
+else lives here once: turning inputs into articles, dev calibration (threshold tuning), the
+decision rule (arg-max for ``single_label`` tasks, per-label thresholds for ``multi_label``
+tasks), partner evidence, saving and loading through ``diploml.rundir``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from diploml.config import RunConfig
+from diploml.data import Article
+from diploml.evaluation.metrics import Metrics, decide, evaluate_probas, tune_thresholds
+from diploml.rundir import RunInfo, model_card_tail, package_versions, read_run, save_model_dir
+from diploml.tasks import Task
+from diploml.text import preprocess
+
+
+def decode(probas: dict[str, np.ndarray], tasks: Sequence[Task], thresholds: dict[str, np.ndarray]) -> list[dict]:
+    """Per-article results from per-task probability arrays of shape (n, n_labels)."""
+    n = len(next(iter(probas.values()))) if probas else 0
+    results = [{"probabilities": {}} for _ in range(n)]
+    for task in tasks:
+        p = np.asarray(probas[task.name])
+        chosen = decide(p, task, thresholds.get(task.name))
+        for i in range(n):
+            row = p[i]
+            if task.multi_label:
+                picked = [{"label": lab, "probability": float(row[j])}
+                          for j, lab in enumerate(task.labels) if chosen[i, j]]
+                results[i][task.name] = sorted(picked, key=lambda d: -d["probability"])
+            else:
+                j = int(chosen[i])
+                results[i][task.name] = {"label": task.labels[j], "probability": float(row[j])}
+            results[i]["probabilities"][task.name] = {lab: float(row[j]) for j, lab in enumerate(task.labels)}
+    for r in results:  # keep the task keys first, probabilities last, as before
+        r["probabilities"] = r.pop("probabilities")
+    return results
+
+
+def labels_from_results(results: list[dict], tasks: Sequence[Task]) -> dict[str, list]:
+    """Plain predicted labels per task: a label per article (single) or a list (multi)."""
+    out = {}
+    for t in tasks:
+        if t.multi_label:
+            out[t.name] = [[d["label"] for d in r[t.name]] for r in results]
+        else:
+            out[t.name] = [r[t.name]["label"] for r in results]
+    return out
+
+
+def partner_evidence(text: str, predicted_regions: list[dict]) -> list[dict]:
+    """Gazetteer mentions in ``text``, each flagged when its region is among the predicted ones."""
+    from diploml import partners
+
+    chosen = {d["label"] for d in predicted_regions}
+    out = []
+    for m in partners.find(text):
+        d = m.to_dict()
+        d["supports_predicted_region"] = d["region"] in chosen
+        out.append(d)
+    return out
+
+
+def as_articles(X, y=None) -> list[Article]:
+    """Articles from Article objects, or from texts plus label dicts."""
+    if isinstance(X, str):
+        raise TypeError("expected a list of articles or texts, got one string: wrap it in a list")
+    X = list(X)
+    if X and isinstance(X[0], Article):
+        return X
+    y = list(y) if y is not None else [{} for _ in X]
+    if len(y) != len(X):
+        raise ValueError(f"{len(X)} texts but {len(y)} label dicts")
+    return [Article(id=str(i), text=t, labels=dict(lab)) for i, (t, lab) in enumerate(zip(X, y, strict=True))]
+
+
+def check_texts(texts) -> list[str]:
+    """A list of texts; one bare string is refused (it would be read as one text per character)."""
+    if isinstance(texts, str):
+        raise TypeError("expected a list of texts, got one string: use predict([text])")
+    return list(texts)
+
+
+class Model:
+    """The interface of every model type (scikit-learn shaped: ``fit`` returns self)."""
+
+    model_type: str = ""
+    #: whether ``calibrate`` tunes multi-label thresholds on dev (the rules' probabilities are fixed)
+    tunable: bool = True
+    #: whether training articles must carry every task's labels (the rules learn nothing)
+    needs_labels: bool = True
+    #: packages whose versions go into versions.json
+    version_packages: tuple[str, ...] = ("diploml", "numpy", "scikit-learn")
+
+    def __init__(self, config: RunConfig | None = None, *, random_state: int | None = None):
+        self.config = (config or RunConfig(model={"type": self.model_type})).model_copy(deep=True)
+        if self.config.model.type != self.model_type:
+            raise ValueError(f"{type(self).__name__} needs model.type {self.model_type!r}, "
+                             f"got {self.config.model.type!r}")
+        if random_state is not None:
+            self.config.training.seed = random_state
+        self.tasks: list[Task] = self.config.tasks.resolve()
+        self.thresholds: dict[str, np.ndarray] = {}
+        self.dev_metrics_: Metrics | None = None
+
+    def prepare(self, text: str) -> str:
+        """The text the model reads: the config's preprocessing (normalise, clean, segment)."""
+        return preprocess(text, **self.config.preprocess.model_dump())
+
+    @property
+    def random_state(self) -> int:
+        return self.config.training.seed
+
+    # ---- training -------------------------------------------------------------------------
+    def fit(self, X, y=None, *, dev=None, dev_y=None, workdir: str | Path | None = None,
+            resume: bool | str = False):
+        """Train on ``X`` (Articles, or texts with label dicts ``y``), then calibrate on ``dev``.
+
+        ``workdir``: where a model type keeps checkpoints and logs (a temporary folder if None);
+        ``resume``: continue from the newest checkpoint there (model types that checkpoint).
+        """
+        train = as_articles(X, y)
+        dev_articles = as_articles(dev, dev_y) if dev is not None else []
+        if not train:
+            raise ValueError("no training articles")
+        for t in self.tasks:
+            missing = [a.id for a in train if t.name not in a.labels]
+            if missing and self.needs_labels:
+                raise ValueError(f"training articles carry no {t.name!r} label (first: {missing[0]!r})")
+        self._fit(train, dev_articles, workdir=workdir, resume=resume)
+        self.thresholds = {}
+        self.dev_metrics_ = None
+        if dev_articles:
+            self.calibrate(dev_articles)
+        return self
+
+    def _fit(self, train: list[Article], dev: list[Article], *, workdir, resume) -> None:
+        raise NotImplementedError
+
+    def calibrate(self, dev: list[Article]):
+        """Tune per-label thresholds of multi-label tasks on ``dev`` (when enabled) and record dev metrics."""
+        dev = [a for a in as_articles(dev) if a.labels]
+        if not dev:
+            return self
+        probas = self.predict_proba([a.full_text for a in dev])
+        gold = [a.labels for a in dev]
+        ev = self.config.evaluation
+        if self.tunable and ev.tune_thresholds:
+            for t in self.tasks:
+                if t.multi_label and all(t.name in g for g in gold):
+                    self.thresholds[t.name] = tune_thresholds(t.gold_array(gold), probas[t.name], ev.threshold_grid)
+        self.dev_metrics_ = evaluate_probas(self.tasks, gold, probas, self.thresholds)
+        return self
+
+    # ---- prediction -----------------------------------------------------------------------
+    def predict_proba(self, texts: Iterable[str], *, batch_size: int | None = None,
+                      progress: bool = False) -> dict[str, np.ndarray]:
+        """Per-task probabilities: softmax rows (single-label) or independent per-label scores (multi-label)."""
+        raise NotImplementedError
+
+    def predict(self, texts: Iterable[str], *, evidence: bool = True, batch_size: int | None = None,
+                progress: bool = False) -> list[dict]:
+        """One result per text: each task's label(s) with probabilities, plus partner mentions."""
+        texts = check_texts(texts)
+        results = decode(self.predict_proba(texts, batch_size=batch_size, progress=progress),
+                         self.tasks, self.thresholds)
+        if evidence:
+            for r, text in zip(results, texts, strict=True):
+                r["partners"] = partner_evidence(text, r.get("regions", []))
+        return results
+
+    def explain(self, text: str, task: str, label: str) -> dict | None:
+        """Evidence for one decision beyond partner mentions (the transformer's best window); None if none."""
+        return None
+
+    # ---- persistence ----------------------------------------------------------------------
+    def _write_files(self, folder: Path) -> None:
+        """Write the model type's own files into ``folder``."""
+
+    def model_card(self) -> str:
+        return "\n".join([f"# diploml model: {self.config.name} ({self.model_type})"]
+                         + model_card_tail(self.tasks, self.dev_metrics_, ""))
+
+    def _extra_json(self) -> dict:
+        return {}
+
+    def save(self, path: str | Path) -> Path:
+        """Write a self-describing run directory (see ``diploml.rundir``); the manifest goes last."""
+        self._check_fitted()
+        return save_model_dir(path, self, write_files=self._write_files, card=self.model_card(),
+                              versions=package_versions(self.version_packages), extra_json=self._extra_json())
+
+    def _check_fitted(self) -> None:
+        pass
+
+    @classmethod
+    def load(cls, path: str | Path, *, backend: str = "torch"):
+        """Load a run directory saved by this model type."""
+        if backend != "torch":
+            raise ValueError(f"backend={backend!r} needs a transformer model; {path} holds a {cls.model_type!r} model")
+        return cls._from_run(read_run(path))
+
+    @classmethod
+    def _from_run(cls, run: RunInfo):
+        self = cls(run.config)
+        self.tasks = run.tasks
+        self.thresholds = run.thresholds
+        self.dev_metrics_ = Metrics.from_dict(run.dev_metrics)
+        return self

