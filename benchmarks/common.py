@@ -117,7 +117,7 @@ def load_corpus(limit: int | None = None):
 
     cfg = RunConfig()
     tasks = cfg.tasks.resolve()
-    splits = load_splits(cfg, tasks)
+    splits = load_splits(cfg.data, tasks)
     if limit:
         splits = {k: v[:limit] for k, v in splits.items()}
     splits["seeds"] = load_articles(ROOT / "seeds", tasks)
@@ -131,7 +131,7 @@ def train_model(config: str, overrides: list[str], output_dir: Path) -> tuple[Pa
 
     cfg = load_config(ROOT / config, overrides)
     with Timer() as t:
-        train_run(cfg, output_dir=output_dir)
+        train_run(cfg, output_dir=output_dir, overwrite=True)
     return output_dir, t.seconds
 
 

@@ -91,13 +91,11 @@ def time_model(run_dir: str | None, texts: list[str], batch_sizes=BATCH_SIZES, r
     out = {"model_type": model.model_type, "load_seconds": round(load_s, 2), "rss_before_load_mb": round(before_load),
            "rss_after_load_mb": round(loaded), "batch": {}}
     for bs in batch_sizes:
-        if model.model_type == "transformer":
-            model.config.evaluation.batch_size = bs
         runs = []
         for _ in range(repeats):
             start = time.perf_counter()
             for i in range(0, len(texts), bs):
-                model.predict(texts[i:i + bs], evidence=False)
+                model.predict(texts[i:i + bs], evidence=False, batch_size=bs)
             runs.append(time.perf_counter() - start)
         sec = statistics.median(runs)
         out["batch"][str(bs)] = {"seconds": round(sec, 3), "articles_per_s": round(len(texts) / sec, 2),

@@ -60,7 +60,7 @@ def full_run_steps(config: str, overrides: list[str]) -> tuple[int, int, float]:
     from diploml.data import load_splits
 
     cfg = load_config(ROOT / config, overrides)
-    n = len(load_splits(cfg, cfg.tasks.resolve())["train"])
+    n = len(load_splits(cfg.data, cfg.tasks.resolve())["train"])
     per_epoch = math.ceil(n / (cfg.training.batch_size * cfg.training.gradient_accumulation_steps))
     return n, math.ceil(per_epoch * cfg.training.epochs), cfg.training.epochs
 

@@ -5,7 +5,7 @@
     model.predict(["...article..."])
 """
 
-__version__ = "0.2.0"
+from diploml._version import __version__
 
 
 def load(path, *, backend: str = "torch", **options):
@@ -38,4 +38,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'diploml' has no attribute {name!r}")
 
 
-__all__ = ["load", *_LAZY]
+__all__ = ["__version__", "load", *_LAZY]

@@ -75,7 +75,7 @@ def config_fingerprint(cfg: RunConfig) -> str:
 
 def write_manifest(path: Path, model_type: str, **extra) -> None:
     """Write the manifest atomically (temp file + rename); savers call this last, so it marks a complete save."""
-    from diploml import __version__
+    from diploml._version import __version__
 
     data = {"model_type": model_type, "format_version": FORMAT_VERSION, "diploml_version": __version__, **extra}
     tmp = path / f".{MANIFEST}.tmp"

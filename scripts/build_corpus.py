@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from diploml.data.io import Article, split_articles
+from diploml.data import Article, split_articles
 from diploml.data.validate import format_counts, read_jsonl, validate_records
 
 ROOT = Path(__file__).resolve().parents[1]

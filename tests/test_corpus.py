@@ -64,7 +64,23 @@ def test_seed_labels_follow_the_m49_mapping():
     for line in (ROOT / "seeds" / "labels.jsonl").read_text("utf-8").splitlines():
         rec = json.loads(line)
         assert sorted(rec["regions"]) == regions_of(rec["partners"])
-        assert (ROOT / "seeds" / rec["file"]).read_bytes() == (ROOT / "seeds" / rec["file"]).read_bytes()
+        assert (ROOT / "seeds" / rec["file"]).is_file(), rec["file"]  # every labelled seed is in the folder
+
+
+def test_seed_labels_match_the_guide_table():
+    """seeds/labels.jsonl says what the guide's table of the five seeds says (the guide ships in docs/)."""
+    guide = (ROOT / "docs" / "annotation-guide.md").read_text("utf-8")
+    rows = {}
+    for line in guide.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0].endswith(".txt"):
+            rows[cells[0]] = {"topic": cells[1], "partners": sorted(cells[2].split(", ")),
+                              "regions": sorted(cells[3].split(", ")), "sectors": sorted(cells[4].split(", "))}
+    assert len(rows) == 5
+    for line in (ROOT / "seeds" / "labels.jsonl").read_text("utf-8").splitlines():
+        rec = json.loads(line)
+        got = {k: (rec[k] if k == "topic" else sorted(rec[k])) for k in ("topic", "partners", "regions", "sectors")}
+        assert got == rows[rec["file"]], rec["file"]
 
 
 def test_seed_files_are_byte_copies_of_shared():

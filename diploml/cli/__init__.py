@@ -19,7 +19,7 @@ class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsH
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from diploml import __version__
+    from diploml._version import __version__
 
     parser = argparse.ArgumentParser(prog="diploml", description=__doc__.split("\n\n")[0], formatter_class=Formatter)
     parser.add_argument("--version", action="version", version=f"diploml {__version__}")

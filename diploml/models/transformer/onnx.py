@@ -9,7 +9,7 @@ and ``window_mask`` (articles x windows) -- and returns one probability matrix p
 (articles x labels), so any number of articles, windows and tokens goes through one graph.
 We use the TorchScript exporter (``dynamo=False``): it needs no extra package (the dynamo
 exporter needs ``onnxscript``) and traces transformers 5 BERT/XLM-R encoders cleanly.
-Text preparation and windowing are ``WindowedClassifier``'s, shared with the PyTorch model, so the
+Text preparation and windowing are ``WindowedClassifier``'s (windowed.py), shared with the PyTorch model, so the
 ONNX model sees exactly the token windows the PyTorch model would; only the forward pass changes.
 """
 
@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from diploml.models.transformer.classifier import WEIGHTS, DiploClassifier, WindowedClassifier
 from diploml.models.transformer.inputs import WindowCollator
+from diploml.models.transformer.windowed import WEIGHTS, WindowedClassifier
 from diploml.rundir import RunDirError, read_run
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path | None = None, int8: bo
 
     run_dir = Path(run_dir)
     clf = load(run_dir)
-    if not isinstance(clf, DiploClassifier):
+    if getattr(clf, "model", None) is None:  # not a PyTorch transformer run
         raise ValueError(f"{run_dir}: ONNX export needs a transformer model, not {clf.model_type!r}")
     out_dir = Path(out_dir) if out_dir else run_dir / ONNX_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
