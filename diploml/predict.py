@@ -31,7 +31,7 @@ class OutputError(ValueError):
 
 @dataclass
 class InputRecord:
-    id: str
+    id: str | int  # as given in the input (a JSON number stays a number), else the record's location
     text: str = ""
     title: str = ""
     error: str | None = None
@@ -45,10 +45,18 @@ def _type_name(v) -> str:
     return "null" if v is None else _TYPES.get(type(v), type(v).__name__)
 
 
+def id_key(rid) -> str:
+    """How ids are compared (duplicates, resume): by JSON value, so 1 and "1" are different ids."""
+    return json.dumps(rid, ensure_ascii=False)
+
+
 def _record(data: dict | None, where: str, error: str | None, max_chars: int) -> InputRecord:
     data = data or {}
     rid = data.get("id")
-    rid = where if rid is None or (isinstance(rid, str) and not rid.strip()) else str(rid)
+    if rid is None or (isinstance(rid, str) and not rid.strip()):
+        rid = where
+    elif isinstance(rid, bool) or not isinstance(rid, str | int):
+        return InputRecord(id=where, error=f"field 'id' must be a string or an integer, got {_type_name(rid)}")
     if error:
         return InputRecord(id=rid, error=error)
     if "text" not in data:
@@ -86,8 +94,9 @@ def check_paths(source: str | Path, output: Path) -> None:
         raise OutputError(f"the output {output} is a folder: give a file name ending in .jsonl or .csv")
 
 
-def done_ids(output: Path) -> set[str]:
-    """Ids already in an output file; a torn last line (killed mid-write) is cut off first."""
+def done_ids(output: Path) -> set:
+    """Ids already in an output file (as written: strings, or numbers in JSONL); a torn last line
+    (killed mid-write) is cut off first."""
     if not output.exists():
         return set()
     data = output.read_bytes()
@@ -96,7 +105,7 @@ def done_ids(output: Path) -> set[str]:
         with open(output, "r+b") as f:
             f.truncate(cut)
         data = data[:cut]
-    ids = set()
+    ids: set = set()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -116,7 +125,7 @@ def done_ids(output: Path) -> set[str]:
                 raise OutputError(f"{output}:{lineno}: not a result line ({e.msg}); cannot resume from it") from None
             if not isinstance(rec, dict) or "id" not in rec:
                 raise OutputError(f"{output}:{lineno}: a result line without an id; cannot resume from it")
-            ids.add(str(rec["id"]))
+            ids.add(rec["id"])
     return ids
 
 
@@ -176,7 +185,7 @@ def predict_file(model, source: str | Path, output: str | Path, *, batch_size: i
         if has_results and not (resume or overwrite):
             raise OutputError(f"{output} already holds results: pass --resume to continue it or --overwrite "
                               "to replace it")
-        skip = done_ids(output) if resume else set()
+        skip = {id_key(i) for i in done_ids(output)} if resume else set()
         target = output.with_name(f".{output.name}.partial") if has_results and not resume else output
         mode = "a" if resume else "w"
         try:
@@ -216,26 +225,21 @@ def _predict_into(model, source, target: Path, mode: str, skip: set[str], *, bat
                 out.write(json.dumps(rec, ensure_ascii=False) + "\n")
             counts["error" if "error" in rec else "ok"] += 1
 
-        batch: list[InputRecord] = []
+        batch: list[InputRecord] = []  # in input order, error records included, so the output keeps the order
+
+        def predicted(records: list[InputRecord]) -> list[dict]:
+            try:
+                return model.predict([r.full_text for r in records], batch_size=batch_size)
+            except Exception as e:  # one bad batch must not end a long job: retry one by one
+                if len(records) == 1:
+                    return [{"error": f"prediction failed: {type(e).__name__}: {e}"}]
+                return [res for r in records for res in predicted([r])]
 
         def flush():
-            if not batch:
-                return
-            try:
-                results = model.predict([r.full_text for r in batch], batch_size=batch_size)
-            except Exception as e:  # one bad batch must not end a long job: retry one by one
-                if len(batch) == 1:
-                    emit({"id": batch[0].id, "error": f"prediction failed: {type(e).__name__}: {e}"})
-                    batch.clear()
-                    return
-                items = list(batch)
-                batch.clear()
-                for r in items:
-                    batch.append(r)
-                    flush()
-                return
-            for r, res in zip(batch, results, strict=True):
-                emit({"id": r.id, **res})
+            todo = [r for r in batch if not r.error]
+            results = iter(predicted(todo) if todo else [])
+            for r in batch:
+                emit({"id": r.id, "error": r.error} if r.error else {"id": r.id, **next(results)})
             out.flush()
             if bar is not None:
                 bar.update(len(batch))
@@ -243,17 +247,13 @@ def _predict_into(model, source, target: Path, mode: str, skip: set[str], *, bat
 
         seen: set[str] = set()
         for rec in iter_inputs(source, max_chars):
-            if rec.id in skip:
+            key = id_key(rec.id if not is_csv else str(rec.id))
+            if key in skip:
                 counts["skipped"] += 1
                 continue
-            if rec.id in seen:
-                rec = InputRecord(id=rec.id, error="duplicate id in input")
-            seen.add(rec.id)
-            if rec.error:
-                emit({"id": rec.id, "error": rec.error})
-                if bar is not None:
-                    bar.update(1)
-                continue
+            if key in seen:  # one output line per input line: the repeat is reported under a marked id
+                rec = InputRecord(id=f"{rec.id} (repeated)", error=f"duplicate id {rec.id!r} in input")
+            seen.add(key)
             batch.append(rec)
             if len(batch) >= batch_size:
                 flush()
@@ -263,5 +263,5 @@ def _predict_into(model, source, target: Path, mode: str, skip: set[str], *, bat
     return counts
 
 
-__all__ = ["iter_inputs", "predict_file", "done_ids", "check_paths", "InputRecord", "OutputError",
+__all__ = ["iter_inputs", "predict_file", "done_ids", "check_paths", "id_key", "InputRecord", "OutputError",
            "DEFAULT_MAX_CHARS"]

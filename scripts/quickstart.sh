@@ -10,7 +10,7 @@ CONFIG=${1:-configs/default.yaml}
 NAME=$(basename "$CONFIG" .yaml)
 RUN=runs/quickstart-$NAME
 python -m pip install --quiet torch==2.13.0   # CPU wheel; keeps an existing torch if it satisfies
-python -m pip install --quiet -e .
+python -m pip install --quiet -e ".[dev]"   # the package plus its test tools (pytest) and ONNX
 python scripts/train.py --config "$CONFIG" --output-dir "$RUN"
 python scripts/evaluate.py --model "$RUN" --data test --output "$RUN/eval-test"
 python scripts/evaluate.py --model "$RUN" --data seeds --output "$RUN/eval-seeds"

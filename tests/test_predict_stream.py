@@ -62,7 +62,8 @@ def test_bad_records_become_error_records(tmp_path):
     assert errors["empty"] == "empty text"
     assert errors["notext"] == "missing field 'text'"
     assert errors["huge"].startswith("article too long")
-    assert errors["a0"] == "duplicate id in input"
+    assert errors["a0 (repeated)"] == "duplicate id 'a0' in input"
+    assert [r["id"] for r in recs].count("a0") == 1  # the first a0 keeps its id, once
     assert any("invalid JSON" in e for e in errors.values()) and any("UTF-8" in e for e in errors.values())
 
 

@@ -15,7 +15,16 @@ COMMANDS = ["train", "evaluate", "predict", "export", "label", "validate", "enco
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps the hand-written layout of descriptions and shows each option's default."""
+    """Keeps the hand-written layout of descriptions, shows each option's default, drops RST backticks."""
+
+    def _fill_text(self, text, width, indent):
+        return super()._fill_text(text.replace("``", ""), width, indent)
+
+    def _get_help_string(self, action):
+        # "(default: None)" and "(default: False)" say nothing a reader needs
+        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from diploml.config import RunConfig
-from diploml.data import Article
+from diploml.data import Article, DataError
 from diploml.evaluation.metrics import Metrics, decide, evaluate_probas, tune_thresholds
 from diploml.rundir import RunInfo, model_card_tail, package_versions, read_run, save_model_dir
 from diploml.tasks import Task
-from diploml.text import preprocess
+from diploml.text import guard, preprocess
 
 
 def decode(probas: dict[str, np.ndarray], tasks: Sequence[Task], thresholds: dict[str, np.ndarray]) -> list[dict]:
@@ -133,7 +133,8 @@ class Model:
         for t in self.tasks:
             missing = [a.id for a in train if t.name not in a.labels]
             if missing and self.needs_labels:
-                raise ValueError(f"training articles carry no {t.name!r} label (first: {missing[0]!r})")
+                raise DataError(f"{len(missing)} training article(s) carry no {t.name!r} label (first: id "
+                                f"{missing[0]!r}); every task of the config needs gold labels")
         self._fit(train, dev_articles, workdir=workdir, resume=resume)
         self.thresholds = {}
         self.dev_metrics_ = None
@@ -171,9 +172,12 @@ class Model:
         texts = check_texts(texts)
         results = decode(self.predict_proba(texts, batch_size=batch_size, progress=progress),
                          self.tasks, self.thresholds)
-        if evidence:
-            for r, text in zip(results, texts, strict=True):
+        for r, text in zip(results, texts, strict=True):
+            if evidence:
                 r["partners"] = partner_evidence(text, r.get("regions", []))
+            warning = guard(text)
+            if warning:
+                r["warning"] = warning
         return results
 
     def explain(self, text: str, task: str, label: str) -> dict | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from html.parser import HTMLParser
 
 _FLAGS = re.IGNORECASE | re.UNICODE
 
@@ -207,9 +208,52 @@ def _is_footer_line(line: str) -> bool:
     return bool(_FOOTER_ONLY.match(line)) or _is_upper_heading(line)
 
 
+_HTML_HINT = re.compile(r"<\s*(?:html|body|head|div|p|br|script|style|span|article|section|meta|a)\b[^>]*>", _FLAGS)
+
+
+class _TextOfHtml(HTMLParser):
+    """The visible text of an HTML page: script, style and head content dropped, block tags become lines."""
+
+    BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "article", "section", "figcaption",
+              "title", "header", "footer", "ul", "ol", "table", "blockquote"}
+    HIDDEN = {"script", "style", "noscript", "template", "svg"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def strip_html(text: str) -> str:
+    """The visible text of ``text`` if it is HTML (a saved page), else ``text`` unchanged."""
+    if not _HTML_HINT.search(text):
+        return text
+    parser = _TextOfHtml()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
 def clean(text: str) -> str:
-    """Article text without page noise: one kept line per output line. Idempotent."""
-    lines = [_TABLE_EDGE.sub("", line).strip() for line in text.splitlines()]
+    """Article text without page noise (HTML markup included): one kept line per output line. Idempotent."""
+    text = strip_html(text)
+    lines = [_TABLE_EDGE.sub("", line.strip()).strip() for line in text.splitlines()]
     lines = [line for line in lines if line and any(c.isalnum() for c in line)]
     keep = [True] * len(lines)
     title = None

@@ -55,6 +55,45 @@ class JsonlLogCallback(TrainerCallback):
                 f.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
 
 
+class ProgressBar(TrainerCallback):
+    """One progress bar for the whole run, with the latest loss and dev score in its postfix.
+
+    Replaces the Trainer's own output (a bar plus a raw dict per log entry); every entry still goes to
+    train_log.jsonl. Redraws at most every 2 s on a terminal and every 30 s in a log file.
+    """
+
+    def __init__(self):
+        self.bar = None
+        self.postfix: dict[str, str] = {}
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            import sys
+
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, unit="step", desc="train",
+                            mininterval=2.0 if sys.stderr.isatty() else 30.0, dynamic_ncols=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.bar is None or not logs:
+            return
+        if "loss" in logs:
+            self.postfix["loss"] = f"{float(logs['loss']):.4f}"
+        if "eval_macro_f1" in logs:
+            self.postfix["dev macro F1 (thresholds 0.5)"] = f"{float(logs['eval_macro_f1']):.3f}"
+        self.bar.set_postfix(self.postfix, refresh=False)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Training stopped on SIGTERM/SIGINT after saving a checkpoint; continue with ``--resume``."""
 
@@ -215,6 +254,11 @@ def train(model: MultiTaskClassifier, tokenizer, tasks: list[Task], train_items:
         callbacks=callbacks,
         head_learning_rate=cfg.head_learning_rate,
     )
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(ProgressBar())
     if resume is True:
         resume = _last_checkpoint(ckpt_dir)
         if resume is None:
