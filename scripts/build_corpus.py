@@ -1,38 +1,49 @@
-"""Merge the corpus sources (``data_src/part_*.jsonl``) into the bundled corpus, with splits.
+"""Merge the corpus sources (``data_src/part_*.jsonl`` and ``data_src/v2_*.jsonl``) into the bundled corpus.
 
-    python scripts/build_corpus.py
+    python scripts/build_corpus.py [--out DIR]
 
-Writes ``diploml/resources/corpus/diplomatic_news.jsonl`` (every article, with a stratified,
-deterministic ``split``) and ``tiny_sample.jsonl`` (a small subset for configs/tiny.yaml), then
-validates the result. Splits hash each id within its topic, so adding articles later moves none
-of the existing ones between splits unless the per-topic counts change.
+Writes ``diploml/resources/corpus/diplomatic_news.jsonl`` (every article, with a deterministic
+``split``) and ``tiny_sample.jsonl`` (a small subset for configs/tiny.yaml), then validates the result.
+Splits are assigned to whole event groups (``diploml.data.events``: the ``event`` key of v2 records,
+else same topic, dates within 3 days and a shared partner), stratified by topic, about 71/12/17: no
+event is told in two splits. ``--out`` writes elsewhere (a dry run that leaves the bundled corpus alone).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
-from diploml.data import Article, split_articles
+from diploml.data.events import assign_splits, event_groups, group_members
 from diploml.data.validate import format_counts, read_jsonl, validate_records
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "diploml" / "resources" / "corpus"
-FIELDS = ("id", "title", "text", "date", "topic", "partners", "regions", "sectors", "split", "traits", "note")
+FIELDS = ("id", "title", "text", "date", "topic", "partners", "regions", "sectors", "event", "split", "traits",
+          "note")
+SOURCES = ("part_*.jsonl", "v2_*.jsonl")
+
+
+def source_files(src: Path = ROOT / "data_src") -> list[Path]:
+    return [p for pattern in SOURCES for p in sorted(src.glob(pattern))]
 
 
 def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="merge data_src/ into the bundled corpus, with event-grouped splits")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
+    args = parser.parse_args(argv)
     records = []
-    for part in sorted((ROOT / "data_src").glob("part_*.jsonl")):
+    for part in source_files():
         records.extend(read_jsonl(part))
-    arts = [Article(id=r["id"], text=r["text"], title=r["title"], labels={"topic": r["topic"]}) for r in records]
-    splits = split_articles(arts, dev_fraction=0.12, test_fraction=0.17, seed=2026)
-    split_of = {a.id: name for name, group in splits.items() for a in group}
+    groups = event_groups(records)
+    split_of = assign_splits(records, dev_fraction=0.12, test_fraction=0.17, seed=2026, groups=groups)
     for r in records:
-        r["split"] = split_of[r["id"]]
-        r.pop("_where", None)
-    records.sort(key=lambda r: r["id"])
+        r["split"] = split_of[str(r["id"])]
+    members = group_members(groups)
+    print(f"{len(records)} articles from {len(source_files())} files; {len(members)} events, "
+          f"{sum(len(m) > 1 for m in members.values())} told by more than one article")
     seeds = {p.name: p.read_text("utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))}
     rep = validate_records(records, seeds=seeds, require_split=True)
     print(format_counts(rep))
@@ -40,8 +51,12 @@ def main(argv=None) -> int:
         for e in rep.errors:
             print("ERROR", e, file=sys.stderr)
         return 1
-    OUT.mkdir(parents=True, exist_ok=True)
-    _write(OUT / "diplomatic_news.jsonl", records)
+    for r in records:
+        r.pop("_where", None)
+    records.sort(key=lambda r: r["id"])
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out / "diplomatic_news.jsonl", records)
     # tiny sample: per topic a few train articles, and two each for dev and test
     tiny, per = [], {}
     for r in records:
@@ -50,7 +65,7 @@ def main(argv=None) -> int:
         if per.get(key, 0) < quota and len(r["text"].split()) < 400:
             per[key] = per.get(key, 0) + 1
             tiny.append(r)
-    _write(OUT / "tiny_sample.jsonl", tiny)
+    _write(out / "tiny_sample.jsonl", tiny)
     print(f"wrote {len(records)} articles and a tiny sample of {len(tiny)}")
     return 0
 
