@@ -15,16 +15,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from diploml.data.headline_cues import CUES
 from diploml.regions import regions_of
 from diploml.tasks import load_task_schema
 
 FIELDS = {"id", "title", "text", "date", "topic", "partners", "regions", "sectors", "event", "traits", "note"}
 REQUIRED = FIELDS - {"traits", "note"}
-# Headline words that give the activity away (the shortcut the corpus must avoid in most titles).
-CUES = ("điện đàm", "điện mừng", "thư mừng", "chia buồn", "hội đàm", "tiếp đại sứ", "tiếp bộ trưởng", "hội kiến",
-        "thăm chính thức", "thăm cấp nhà nước", "thăm làm việc", "ký kết", "ký hiệp định", "ký thỏa thuận",
-        "bản ghi nhớ", "người phát ngôn", "trả lời phỏng vấn", "công dân", "bảo hộ", "sơ tán", "trình quốc thư",
-        "hội nghị cấp cao", "điện thoại", "trực tuyến", "phỏng vấn", "họp báo", "miễn thị thực")
+
 
 
 def main(argv=None) -> int:
