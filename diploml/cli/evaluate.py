@@ -3,6 +3,7 @@
     diploml evaluate --model RUN_DIR --data test [--output DIR]
     diploml evaluate --model RUN_DIR --data seeds
     diploml evaluate --model RUN_DIR --data my_articles.jsonl
+    diploml evaluate --model RUN_DIR --data real_dev --texts ~/real_dev_texts
     diploml evaluate --model runs/rules runs/tfidf runs/default --data test seeds [--output DIR]
 
 One model, one dataset: metrics.json, report.md, PNG plots and errors-DATA.jsonl (misclassified
@@ -26,7 +27,10 @@ def register(sub, prog: str | None = None) -> None:
                        formatter_class=Formatter, **({"prog": prog} if prog else {}))
     p.add_argument("--model", required=True, nargs="+", help="saved run directories")
     p.add_argument("--data", default=["test"], nargs="+",
-                   help="train, dev, test, seeds, or JSONL/CSV/folder paths (each reported separately)")
+                   help="train, dev, test, seeds, real_dev, or JSONL/CSV/folder paths (each reported separately)")
+    p.add_argument("--texts", metavar="DIR_OR_JSONL",
+                   help="real_dev: your copies of the articles (<id>.txt files or JSONL of id, text); "
+                   "data/real_dev keeps labels and URLs only")
     p.add_argument("--output", help="report directory (default: MODEL/eval-DATA, or runs/comparison)")
     p.add_argument("--batch-size", type=int, default=16, help="articles per forward pass")
     p.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
@@ -43,7 +47,8 @@ def run(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         table, where = evaluate_runs(args.model, args.data, output=args.output, batch_size=args.batch_size,
-                                     windows=not args.no_windows, backend=args.backend, progress=True)
+                                     windows=not args.no_windows, backend=args.backend, progress=True,
+                                     texts=args.texts)
     except (DataError, FileNotFoundError, ValueError) as e:
         return error(e)
     print(table)

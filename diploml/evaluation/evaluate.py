@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from diploml.data import Article, DataError, load_articles, load_splits
 from diploml.evaluation.metrics import Metrics, evaluate_probas
 from diploml.evaluation.reports import summary_table, write_comparison, write_report
 from diploml.models.base import decode, labels_from_results, partner_evidence
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,9 +49,21 @@ def unique_names(paths: list[str | Path]) -> list[str]:
     return out
 
 
-def resolve_eval_data(spec: str, model) -> tuple[str, list[Article]]:
-    """``--data``: a split name of the model's training data (train/dev/test), ``seeds``, or a path."""
+def resolve_eval_data(spec: str, model, *, texts: str | None = None) -> tuple[str, list[Article]]:
+    """``--data``: a split name of the model's training data (train/dev/test), ``seeds``, ``real_dev``
+    (the real-text set of ``data/real_dev``, joined with the user's ``texts``), or a path."""
     cfg = model.config
+    if spec == "real_dev":
+        from diploml.data.real_dev import DEFAULT_DIR, load_real_dev
+
+        articles, missing = load_real_dev(DEFAULT_DIR, texts=texts, tasks=model.tasks)
+        if missing:
+            log.warning("real_dev: %d of %d articles left out (%s)", len(missing), len(missing) + len(articles),
+                        "; ".join(f"{k}: {v}" for k, v in list(missing.items())[:5]) + (" ..." if len(missing) > 5
+                                                                                         else ""))
+        if not articles:
+            raise DataError(f"real_dev: none of the {len(missing)} articles has its text in {texts}")
+        return "real_dev", articles
     if spec in ("train", "dev", "test"):
         return spec, load_splits(cfg.data, model.tasks)[spec]
     if spec == "seeds":
@@ -123,7 +138,8 @@ def write_errors(ev: Evaluation, path: str | Path, *, windows: bool = True) -> i
 
 
 def evaluate_runs(model_dirs: list[str], data: list[str], *, output: str | None = None, batch_size: int = 16,
-                  windows: bool = True, backend: str = "torch", progress: bool = False) -> tuple[str, Path]:
+                  windows: bool = True, backend: str = "torch", progress: bool = False,
+                  texts: str | None = None) -> tuple[str, Path]:
     """Evaluate run directories on datasets; returns the summary table and where the reports went.
 
     One model, one dataset: ``metrics.json``, ``report.md``, plots and ``errors-DATA.jsonl`` in ``output``
@@ -140,7 +156,7 @@ def evaluate_runs(model_dirs: list[str], data: list[str], *, output: str | None 
     for spec in data:
         evals = []
         for n, model in models.items():
-            data_name, articles = resolve_eval_data(spec, model)
+            data_name, articles = resolve_eval_data(spec, model, texts=texts)
             ev = evaluate(model, articles, name=n, batch_size=batch_size, progress=progress)
             base = Path(output or Path(model_dirs[0]) / f"eval-{data_name}") if single else out_root / n
             out = base if single else base / f"eval-{data_name}"
