@@ -30,7 +30,8 @@ async function fetchJSON(url, options) {
 async function loadModel() {
   try {
     const info = await fetchJSON("/model");
-    state.tasks = info.tasks;
+    // label tasks only; partner codes have their own field
+    state.tasks = info.tasks.filter(t => ["single_label", "multi_label"].includes(t.kind) && t.name !== "partners");
     const name = info.path ? info.path.split("/").filter(Boolean).pop() : info.model_type;
     $("#model-info").textContent = `model ${name} (${info.model_type}, ${info.backend} backend, diploml ` +
       `${info.diploml_version}); tasks: ` + info.tasks.map(t => `${t.name} (${t.labels.length})`).join(", ");
