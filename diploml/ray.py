@@ -318,7 +318,7 @@ def label_dataset(ds, model_dir: str | Path, *, num_actors: int = 2, backend: st
     if gpu and chosen != "torch":
         gpu = False  # the ONNX backend here runs on the CPU execution provider
     log.info("diploml.ray: backend %s, %d %s actor(s)", chosen, num_actors, "GPU" if gpu else "CPU")
-    ds = ds.map_batches(_with_input_columns, batch_format="pyarrow")
+    ds = ds.map_batches(_with_input_columns, batch_format="pyarrow", **IO_TASK)
     threads = max(1, int(cpus_per_actor))
     from ray.data import ActorPoolStrategy
 
