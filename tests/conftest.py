@@ -32,28 +32,31 @@ def tiny_config(tmp_path: Path, **sections):
     return load_config(ROOT / "configs" / "tiny.yaml", overrides)
 
 
-# Eight short, distinct articles: enough for a tiny model to memorise.
+# Eight short, distinct articles: enough for a tiny model to memorise. Two mention a country that is
+# no partner (Korea as an example, the USA as a venue), so the partners task has negatives to learn.
 EASY = [
     ("Thủ tướng thăm chính thức Lào, hội đàm về đường sắt và thương mại.", "visit", ["southeast_asia"],
-     ["transport", "economy_trade"]),
-    ("Chủ tịch nước tiếp Đại sứ Pháp trình quốc thư tại Hà Nội.", "meeting", ["europe"], ["politics_diplomacy"]),
-    ("Bộ trưởng điện đàm với người đồng cấp Nhật Bản về đầu tư và lao động.", "phone_call", ["northeast_asia"],
-     ["investment_finance", "labour_migration"]),
+     ["transport", "economy_trade"], ["LA"]),
+    ("Chủ tịch nước tiếp Đại sứ Pháp trình quốc thư tại Hà Nội.", "meeting", ["europe"], ["politics_diplomacy"],
+     ["FR"]),
+    ("Bộ trưởng điện đàm với người đồng cấp Nhật Bản về đầu tư và lao động, như Hàn Quốc từng làm.", "phone_call",
+     ["northeast_asia"], ["investment_finance", "labour_migration"], ["JP"]),
     ("Việt Nam phát biểu tại phiên họp Đại hội đồng Liên hợp quốc về khí hậu.", "multilateral", ["international"],
-     ["climate_environment"]),
-    ("Hai nước ký hiệp định miễn thị thực và hợp tác giáo dục với Brazil.", "agreement", ["latin_america"],
-     ["education", "labour_migration"]),
+     ["climate_environment"], ["ORG:UN"]),
+    ("Hai nước ký hiệp định miễn thị thực và hợp tác giáo dục với Brazil tại hội nghị ở Mỹ.", "agreement",
+     ["latin_america"], ["education", "labour_migration"], ["BR"]),
     ("Người phát ngôn trả lời câu hỏi về Biển Đông và an ninh khu vực với Ấn Độ.", "statement", ["south_asia"],
-     ["defense_security"]),
-    ("Điện mừng Quốc khánh gửi Tổng thống Nam Phi, chúc hợp tác y tế phát triển.", "message", ["africa"], ["health"]),
+     ["defense_security"], ["IN"]),
+    ("Điện mừng Quốc khánh gửi Tổng thống Nam Phi, chúc hợp tác y tế phát triển.", "message", ["africa"], ["health"],
+     ["ZA"]),
     ("Bảo hộ công dân Việt Nam tại Australia sau bão, hỗ trợ du lịch trở lại.", "consular", ["oceania"],
-     ["tourism", "climate_environment"]),
+     ["tourism", "climate_environment"], ["AU"]),
 ]
 
 
 def easy_articles(prefix: str = "a"):
     from diploml.data import Article
 
-    return [Article(id=f"{prefix}{i}", title="", text=text,
-                    labels={"topic": topic, "regions": regions, "sectors": sectors})
-            for i, (text, topic, regions, sectors) in enumerate(EASY)]
+    return [Article(id=f"{prefix}{i}", title="", text=text, partners=list(partners),
+                    labels={"topic": topic, "regions": regions, "sectors": sectors, "partners": list(partners)})
+            for i, (text, topic, regions, sectors, partners) in enumerate(EASY)]

@@ -77,7 +77,7 @@ def test_error_records_list_the_misclassified(models, tmp_path):
     assert r["gold"]["topic"] == "consular" and r["predicted"]["topic"] == "visit"
     assert r["predicted"]["regions"] == r["gold"]["regions"] == ["southeast_asia"]
     assert max(r["probabilities"]["topic"], key=r["probabilities"]["topic"].get) == "visit"
-    assert isinstance(r["evidence"]["partners"], list)
+    assert isinstance(r["evidence"]["mentions"], list)
     assert write_errors(ev, tmp_path / "errors.jsonl") == 1
     assert json.loads((tmp_path / "errors.jsonl").read_text())["id"] == "h0"
 

@@ -10,7 +10,7 @@ import pytest
 
 from diploml.cli import main as cli_main
 from diploml.data.validate import read_jsonl, validate_records
-from diploml.regions import regions_of
+from diploml.partners.regions import regions_of
 
 
 def validate_main(argv):

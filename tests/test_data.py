@@ -42,7 +42,8 @@ def test_jsonl_csv_and_folder(tmp_path):
 def test_seeds_folder_has_gold_labels():
     arts = load_articles("seeds", TASKS)
     assert len(arts) == 5
-    assert all(set(a.labels) == {"topic", "regions", "sectors"} for a in arts)
+    assert all(set(a.labels) == {"topic", "regions", "sectors", "partners"} for a in arts)
+    assert arts[0].labels["partners"] == ["AZ", "KZ", "TR"]
     assert arts[4].labels["regions"] == ["latin_america"]
 
 

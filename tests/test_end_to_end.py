@@ -31,7 +31,9 @@ def test_run_directory_describes_itself(tiny_run):
         assert (tiny_run / name).exists(), name
     maps = json.loads((tiny_run / "label_maps.json").read_text())
     assert maps["topic"]["kind"] == "single_label" and len(maps["sectors"]["labels"]) == 16
-    assert set(json.loads((tiny_run / "thresholds.json").read_text())) == {"regions", "sectors"}
+    # regions follow from the partners, so they have no threshold of their own
+    assert set(json.loads((tiny_run / "thresholds.json").read_text())) == {"partners", "sectors"}
+    assert maps["partners"]["kind"] == "mentions"
     assert not (tiny_run / "checkpoints").exists()
 
 
@@ -55,7 +57,8 @@ def test_predict_seeds_all_tasks(tiny_run, tmp_path):
     assert sorted(r["id"] for r in recs) == sorted(p.stem for p in (ROOT / "seeds").glob("*.txt"))
     for r in recs:
         assert "label" in r["topic"] and isinstance(r["regions"], list) and isinstance(r["sectors"], list)
-        assert set(r["probabilities"]) == {"topic", "regions", "sectors"}
+        assert set(r["probabilities"]) == {"topic", "regions", "sectors", "partners"}
+        assert {d["label"] for d in r["partners"]} <= set(r["probabilities"]["partners"])
 
 
 def test_evaluate_reports_bad_data_spec(tiny_run, capsys):

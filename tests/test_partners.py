@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from diploml import partners
 from diploml.partners import codes_of, find, group_by_region, names_of
-from diploml.regions import m49_table
+from diploml.partners.regions import m49_table
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = [json.loads(line) for line in (ROOT / "seeds" / "labels.jsonl").read_text("utf-8").splitlines() if line]

@@ -12,7 +12,7 @@ import diploml
 from diploml import rundir
 from diploml.cli import main
 from diploml.models.rules import RuleClassifier
-from diploml.regions import regions_of
+from diploml.partners.regions import regions_of
 from diploml.tasks import load_task_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,9 @@ def test_interface_shapes(model):
     probas = model.predict_proba(list(SEED_TEXTS.values()))
     for t in tasks:
         p = probas[t.name]
+        if t.mentions:  # one {code: probability} per article
+            assert len(p) == len(SEED_TEXTS) and all(0 <= v <= 1 for row in p for v in row.values())
+            continue
         assert p.shape == (len(SEED_TEXTS), len(t.labels))
         assert ((p >= 0) & (p <= 1)).all()
     assert np.allclose(probas["topic"].sum(axis=1), 1.0)
@@ -95,9 +98,10 @@ def test_predict_results_with_partner_evidence(model):
     r = results[0]
     assert r["topic"]["label"] in model._task("topic").labels
     assert [d["label"] for d in r["regions"]] == ["latin_america"]
-    by_code = {d["code"]: d for d in r["partners"]}
-    assert by_code["PE"]["supports_predicted_region"] is True
-    assert by_code["US"]["supports_predicted_region"] is False
+    assert [d["label"] for d in r["partners"]] == ["PE"]  # the USA is only the venue
+    by_code = {d["code"]: d for d in r["mentions"]}
+    assert by_code["PE"]["supports_predicted_region"] is True and by_code["PE"]["predicted_partner"] is True
+    assert by_code["US"]["supports_predicted_region"] is False and by_code["US"]["predicted_partner"] is False
 
 
 def test_save_load_roundtrip(model, tmp_path):

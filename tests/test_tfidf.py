@@ -38,7 +38,8 @@ def fitted():
 def test_predict_proba_shapes(fitted):
     texts = [text for text, *_ in EASY[:3]]
     p = fitted.predict_proba(texts)
-    assert set(p) == {"topic", "regions", "sectors"}
+    assert set(p) == {"topic", "regions", "sectors", "partners"}
+    assert [set(row) for row in p["partners"]] == [{"LA"}, {"FR"}, {"JP", "KR"}]  # the gazetteer's candidates
     assert p["topic"].shape == (3, 8) and p["regions"].shape == (3, 11) and p["sectors"].shape == (3, 16)
     np.testing.assert_allclose(p["topic"].sum(1), 1.0, rtol=1e-6)
     assert ((p["sectors"] >= 0) & (p["sectors"] <= 1)).all()
@@ -49,9 +50,9 @@ def test_predict_proba_shapes(fitted):
 
 def test_overfits_easy_articles(fitted):
     metrics, _ = evaluate_model(fitted, easy_articles())
-    for task in ("topic", "regions", "sectors"):
+    for task in ("topic", "regions", "sectors", "partners"):
         assert metrics[task]["macro_f1"] == pytest.approx(1.0), task
-    assert set(fitted.thresholds) == {"regions", "sectors"}
+    assert set(fitted.thresholds) == {"partners", "sectors"}  # regions follow from the partners
     assert fitted.dev_metrics_.tasks["topic"]["accuracy"] == pytest.approx(1.0)
 
 

@@ -54,9 +54,21 @@ def _article(rec: dict, where: str, tasks: list[Task] | None) -> Article:
         if task.name not in rec or rec[task.name] is None:
             continue
         value = rec[task.name]
-        if task.multi_label:
-            if isinstance(value, str):  # CSV cells: "a;b"
-                value = [v.strip() for v in value.replace(",", ";").split(";") if v.strip()]
+        if (task.multi_label or task.mentions) and isinstance(value, str):  # CSV cells: "a;b"
+            value = [v.strip() for v in value.replace(",", ";").split(";") if v.strip()]
+        if task.mentions:
+            if not isinstance(value, list):
+                raise DataError(f"{where} (id {rid!r}): {task.name} must be a list of codes")
+            from diploml.partners.regions import region_of
+
+            for code in value:
+                try:
+                    region_of(code)
+                except (KeyError, AttributeError, TypeError):
+                    raise DataError(f"{where} (id {rid!r}): unknown {task.name} code {code!r} (ISO 3166-1 alpha-2 "
+                                    "or ORG:<name>)") from None
+            bad = []
+        elif task.multi_label:
             bad = [v for v in value if v not in task.labels]
         else:
             bad = [] if value in task.labels else [value]

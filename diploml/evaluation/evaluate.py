@@ -19,7 +19,7 @@ import numpy as np
 from diploml.data import Article, DataError, load_articles, load_splits
 from diploml.evaluation.metrics import Metrics, evaluate_probas
 from diploml.evaluation.reports import summary_table, write_comparison, write_report
-from diploml.models.base import decode, labels_from_results, partner_evidence
+from diploml.models.base import labels_from_results, partner_evidence
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,12 @@ def evaluate(model, articles: list[Article], *, name: str = "", batch_size: int 
     if not labelled:
         raise DataError("no labelled articles to evaluate")
     probas = model.predict_proba([a.full_text for a in labelled], batch_size=batch_size, progress=progress)
-    metrics = evaluate_probas(model.tasks, [a.labels for a in labelled], probas, model.thresholds)
+    metrics = evaluate_probas(model.tasks, [a.labels for a in labelled], probas, model.decision_thresholds())
     # decode the probabilities already computed instead of calling predict (a second forward pass)
-    results = decode(probas, model.tasks, model.thresholds)
+    results = model.decode(probas)
     if evidence:
         for r, a in zip(results, labelled, strict=True):
-            r["partners"] = partner_evidence(a.full_text, r.get("regions", []))
+            r["mentions"] = partner_evidence(a.full_text, r.get("regions", []), r.get("partners"))
     return Evaluation(name or model.model_type, model, labelled, metrics, probas, results)
 
 
@@ -115,9 +115,9 @@ def error_records(ev: Evaluation, *, windows: bool = True) -> list[dict]:
         if not wrong:
             continue
         rec = {"id": a.id, "title": a.title, "wrong_tasks": wrong, "gold": gold, "predicted": pred,
-               "probabilities": {t.name: {lab: round(float(ev.probas[t.name][i][j]), 4)
-                                          for j, lab in enumerate(t.labels)} for t in tasks},
-               "evidence": {"partners": ev.results[i].get("partners", [])}}
+               "probabilities": {t.name: {lab: round(p, 4) for lab, p in ev.results[i]["probabilities"][t.name].items()}
+                                 for t in tasks},
+               "evidence": {"mentions": ev.results[i].get("mentions", [])}}
         if windows and "topic" in pred:
             top = ev.model.explain(a.full_text, "topic", pred["topic"])
             if top is not None:

@@ -63,6 +63,24 @@ def multi_label_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequence
     }
 
 
+def decide_mentions(probas: list[dict[str, float]], threshold: float = 0.5) -> list[set[str]]:
+    """The decision rule of a mentions task: the candidates scoring at least ``threshold``."""
+    return [{c for c, p in row.items() if p >= threshold} for row in probas]
+
+
+def mentions_metrics(gold: list[set[str]], pred: list[set[str]]) -> dict:
+    """Sets of codes per article in; micro/macro F1 over the codes that occur, per-code scores out."""
+    codes = sorted(set().union(*gold, *pred)) if gold else []
+    y_true = np.array([[c in g for c in codes] for g in gold], dtype=int).reshape(len(gold), len(codes))
+    y_pred = np.array([[c in p for c in codes] for p in pred], dtype=int).reshape(len(pred), len(codes))
+    if not codes:
+        return {"kind": "mentions", "n": len(gold), "subset_accuracy": 1.0, "micro_f1": 1.0, "macro_f1": 1.0,
+                "weighted_f1": 1.0, "per_label": {}, "labels": []}
+    m = multi_label_metrics(y_true, y_pred, codes)
+    m["kind"] = "mentions"
+    return m
+
+
 def decide(probas: np.ndarray, task: Task, thresholds: np.ndarray | None = None) -> np.ndarray:
     """The decision rule: arg-max indices (single) or multi-hot above per-label thresholds (multi)."""
     probas = np.asarray(probas)
@@ -107,29 +125,56 @@ def evaluate_probas(tasks: Sequence[Task], gold: list[dict], probas: dict[str, n
     """Metrics for every task that has gold labels in every article."""
     out = {}
     for t in tasks:
-        if not gold or any(t.name not in g for g in gold):
+        if not gold or any(t.name not in g for g in gold) or t.name not in probas:
             continue
-        out[t.name] = task_metrics(t, t.gold_array(gold), probas[t.name], (thresholds or {}).get(t.name))
+        thr = (thresholds or {}).get(t.name)
+        if t.mentions:
+            pred = decide_mentions(probas[t.name], 0.5 if thr is None else float(np.asarray(thr).reshape(-1)[0]))
+            out[t.name] = mentions_metrics([set(g[t.name]) for g in gold], pred)
+        else:
+            out[t.name] = task_metrics(t, t.gold_array(gold), probas[t.name], thr)
     return Metrics(out)
 
 
-def tune_thresholds(y_true: np.ndarray, probas: np.ndarray, grid: Sequence[float], default: float = 0.5) -> np.ndarray:
-    """Per-label threshold maximising that label's F1 on dev; ``default`` where the label never occurs.
+def tune_mentions_threshold(gold: list[set[str]], probas: list[dict[str, float]], grid: Sequence[float],
+                            default: float = 0.5) -> float:
+    """The threshold maximising micro F1 of a mentions task on dev (ties: closest to ``default``)."""
+    best = (-1.0, 0.0, default)
+    for t in grid:
+        f = mentions_metrics(gold, decide_mentions(probas, t))["micro_f1"]
+        key = (f, -abs(t - default))
+        if key > best[:2]:
+            best = (f, -abs(t - default), t)
+    return float(best[2])
 
-    Ties go to the threshold closest to ``default`` so that sparse dev data does not push
-    thresholds to extremes.
+
+def tune_thresholds(y_true: np.ndarray, probas: np.ndarray, grid: Sequence[float], default: float = 0.5,
+                    shrinkage: float = 0.0) -> np.ndarray:
+    """Per-label thresholds maximising each label's F1 on dev; ``default`` where a label never occurs.
+
+    Ties go to the threshold closest to ``default`` so that sparse dev data does not push thresholds to
+    extremes. ``shrinkage`` k > 0 pulls each label's threshold toward the one best threshold of the whole
+    task (micro F1), weighted by the label's dev positives n: (n * t_label + k * t_task) / (n + k), so that
+    a label seen a few times on dev does not get a threshold fitted to those few articles.
     """
     y_true = np.asarray(y_true, dtype=int)
+    probas = np.asarray(probas)
     out = np.full(y_true.shape[1], default, dtype=np.float32)
     for j in range(y_true.shape[1]):
-        if not y_true[:, j].any():
-            continue
-        best = (-1.0, 0.0, default)
-        for t in grid:
-            pred = probas[:, j] >= t
-            f = f1_score(y_true[:, j], pred, zero_division=0)
-            key = (f, -abs(t - default))
-            if key > best[:2]:
-                best = (f, -abs(t - default), t)
-        out[j] = best[2]
+        if y_true[:, j].any():
+            out[j] = _best_threshold(y_true[:, j], probas[:, j], grid, default)
+    if shrinkage > 0:
+        shared = _best_threshold(y_true.ravel(), probas.ravel(), grid, default)
+        n = y_true.sum(0)
+        out = ((n * out + shrinkage * shared) / (n + shrinkage)).astype(np.float32)
     return out
+
+
+def _best_threshold(y: np.ndarray, p: np.ndarray, grid: Sequence[float], default: float) -> float:
+    best = (-1.0, 0.0, default)
+    for t in grid:
+        f = f1_score(y, p >= t, zero_division=0)
+        key = (f, -abs(t - default))
+        if key > best[:2]:
+            best = (f, -abs(t - default), t)
+    return float(best[2])

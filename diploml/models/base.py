@@ -16,17 +16,61 @@ import numpy as np
 
 from diploml.config import RunConfig
 from diploml.data import Article, DataError
-from diploml.evaluation.metrics import Metrics, decide, evaluate_probas, tune_thresholds
+from diploml.evaluation.metrics import (
+    Metrics,
+    decide,
+    evaluate_probas,
+    tune_mentions_threshold,
+    tune_thresholds,
+)
 from diploml.rundir import RunInfo, model_card_tail, package_versions, read_run, save_model_dir
 from diploml.tasks import Task
 from diploml.text import guard, preprocess
 
 
-def decode(probas: dict[str, np.ndarray], tasks: Sequence[Task], thresholds: dict[str, np.ndarray]) -> list[dict]:
-    """Per-article results from per-task probability arrays of shape (n, n_labels)."""
+def derive_regions(probas: dict, tasks: Sequence[Task]) -> np.ndarray:
+    """Regions from partner candidates: each region's probability is that of its most likely partner (M49)."""
+    from diploml.partners.regions import region_of
+
+    regions = next(t for t in tasks if t.name == "regions")
+    out = np.zeros((len(probas["partners"]), len(regions.labels)))
+    for i, row in enumerate(probas["partners"]):
+        for code, p in row.items():
+            j = regions.index(region_of(code))
+            out[i, j] = max(out[i, j], p)
+    return out
+
+
+def mention_threshold(thresholds: dict, name: str) -> float:
+    thr = thresholds.get(name)
+    return 0.5 if thr is None else float(np.asarray(thr).reshape(-1)[0])
+
+
+def decode(probas: dict, tasks: Sequence[Task], thresholds: dict[str, np.ndarray], *,
+           regions_from_partners: bool = False) -> list[dict]:
+    """Per-article results from per-task probabilities: arrays (n, labels), or for a mentions task a list of
+    ``{code: probability}`` per article. With ``regions_from_partners`` a region is chosen exactly when one of
+    its partners is, so regions always equal the M49 regions of the predicted partners."""
+    from diploml.partners.regions import region_of
+
     n = len(next(iter(probas.values()))) if probas else 0
-    results = [{"probabilities": {}} for _ in range(n)]
+    results = [{} for _ in range(n)]
+    probabilities = [{} for _ in range(n)]
+    thresholds = dict(thresholds)
+    if regions_from_partners:
+        regions = next(t for t in tasks if t.name == "regions")
+        thresholds["regions"] = np.full(len(regions.labels), mention_threshold(thresholds, "partners"))
     for task in tasks:
+        if task.name not in probas:
+            continue
+        if task.mentions:
+            thr = mention_threshold(thresholds, task.name)
+            for i, row in enumerate(probas[task.name]):
+                picked = [{"label": c, "probability": float(p), "region": region_of(c)} for c, p in row.items()
+                          if p >= thr]
+                results[i][task.name] = sorted(picked, key=lambda d: -d["probability"])
+                probabilities[i][task.name] = {c: float(p) for c, p in row.items()}
+            continue
         p = np.asarray(probas[task.name])
         chosen = decide(p, task, thresholds.get(task.name))
         for i in range(n):
@@ -38,9 +82,9 @@ def decode(probas: dict[str, np.ndarray], tasks: Sequence[Task], thresholds: dic
             else:
                 j = int(chosen[i])
                 results[i][task.name] = {"label": task.labels[j], "probability": float(row[j])}
-            results[i]["probabilities"][task.name] = {lab: float(row[j]) for j, lab in enumerate(task.labels)}
-    for r in results:  # keep the task keys first, probabilities last, as before
-        r["probabilities"] = r.pop("probabilities")
+            probabilities[i][task.name] = {lab: float(row[j]) for j, lab in enumerate(task.labels)}
+    for r, pr in zip(results, probabilities, strict=True):
+        r["probabilities"] = pr
     return results
 
 
@@ -48,22 +92,27 @@ def labels_from_results(results: list[dict], tasks: Sequence[Task]) -> dict[str,
     """Plain predicted labels per task: a label per article (single) or a list (multi)."""
     out = {}
     for t in tasks:
-        if t.multi_label:
+        if t.multi_label or t.mentions:
             out[t.name] = [[d["label"] for d in r[t.name]] for r in results]
         else:
             out[t.name] = [r[t.name]["label"] for r in results]
     return out
 
 
-def partner_evidence(text: str, predicted_regions: list[dict]) -> list[dict]:
-    """Gazetteer mentions in ``text``, each flagged when its region is among the predicted ones."""
+def partner_evidence(text: str, predicted_regions: list[dict], predicted_partners: list[dict] | None = None
+                     ) -> list[dict]:
+    """Gazetteer mentions in ``text`` (spans into ``text``), each flagged when its region is among the
+    predicted regions and, with a partners task, when its code is a predicted partner."""
     from diploml import partners
 
-    chosen = {d["label"] for d in predicted_regions}
+    regions = {d["label"] for d in predicted_regions}
+    codes = None if predicted_partners is None else {d["label"] for d in predicted_partners}
     out = []
     for m in partners.find(text):
         d = m.to_dict()
-        d["supports_predicted_region"] = d["region"] in chosen
+        d["supports_predicted_region"] = d["region"] in regions
+        if codes is not None:
+            d["predicted_partner"] = d["code"] in codes
         out.append(d)
     return out
 
@@ -155,30 +204,51 @@ class Model:
         ev = self.config.evaluation
         if self.tunable and ev.tune_thresholds:
             for t in self.tasks:
-                if t.multi_label and all(t.name in g for g in gold):
-                    self.thresholds[t.name] = tune_thresholds(t.gold_array(gold), probas[t.name], ev.threshold_grid)
-        self.dev_metrics_ = evaluate_probas(self.tasks, gold, probas, self.thresholds)
+                if not all(t.name in g for g in gold) or (t.name == "regions" and self.regions_from_partners):
+                    continue  # derived regions take the partners' threshold
+                if t.mentions:
+                    best = tune_mentions_threshold([set(g[t.name]) for g in gold], probas[t.name], ev.threshold_grid)
+                    self.thresholds[t.name] = np.array([best], dtype=np.float32)
+                elif t.multi_label:
+                    self.thresholds[t.name] = tune_thresholds(t.gold_array(gold), probas[t.name], ev.threshold_grid,
+                                                              shrinkage=ev.threshold_shrinkage)
+        self.dev_metrics_ = evaluate_probas(self.tasks, gold, probas, self.decision_thresholds())
         return self
 
     # ---- prediction -----------------------------------------------------------------------
-    def predict_proba(self, texts: Iterable[str], *, batch_size: int | None = None,
-                      progress: bool = False) -> dict[str, np.ndarray]:
-        """Per-task probabilities: softmax rows (single-label) or independent per-label scores (multi-label)."""
-        raise NotImplementedError
-
     def predict(self, texts: Iterable[str], *, evidence: bool = True, batch_size: int | None = None,
                 progress: bool = False) -> list[dict]:
         """One result per text: each task's label(s) with probabilities, plus partner mentions."""
         texts = check_texts(texts)
-        results = decode(self.predict_proba(texts, batch_size=batch_size, progress=progress),
-                         self.tasks, self.thresholds)
+        results = self.decode(self.predict_proba(texts, batch_size=batch_size, progress=progress))
         for r, text in zip(results, texts, strict=True):
             if evidence:
-                r["partners"] = partner_evidence(text, r.get("regions", []))
+                r["mentions"] = partner_evidence(text, r.get("regions", []), r.get("partners"))
             warning = guard(text)
             if warning:
                 r["warning"] = warning
         return results
+
+    @property
+    def regions_from_partners(self) -> bool:
+        """Whether regions follow from the predicted partners (see ``tasks.regions_from``)."""
+        return self.config.tasks.derived_regions(self.tasks)
+
+    def decode(self, probas: dict) -> list[dict]:
+        """Results from probabilities with this model's thresholds and decision rules."""
+        return decode(probas, self.tasks, self.thresholds, regions_from_partners=self.regions_from_partners)
+
+    def predict_proba(self, texts: Iterable[str], *, batch_size: int | None = None,
+                      progress: bool = False) -> dict:
+        """Per-task probabilities: softmax rows (single-label), independent per-label scores (multi-label),
+        ``{code: probability}`` per article (mentions). Derived regions are filled in from the partners."""
+        probas = self._predict_proba(check_texts(texts), batch_size=batch_size, progress=progress)
+        if self.regions_from_partners:
+            probas["regions"] = derive_regions(probas, self.tasks)
+        return probas
+
+    def _predict_proba(self, texts: list[str], *, batch_size: int | None, progress: bool) -> dict:
+        raise NotImplementedError
 
     def explain(self, text: str, task: str, label: str) -> dict | None:
         """Evidence for one decision beyond partner mentions (the transformer's best window); None if none."""
@@ -191,6 +261,14 @@ class Model:
     def model_card(self) -> str:
         return "\n".join([f"# diploml model: {self.config.name} ({self.model_type})"]
                          + model_card_tail(self.tasks, self.dev_metrics_, ""))
+
+    def decision_thresholds(self) -> dict:
+        """The thresholds the decision rule uses (derived regions take the partners' threshold)."""
+        thr = dict(self.thresholds)
+        if self.regions_from_partners:
+            regions = next(t for t in self.tasks if t.name == "regions")
+            thr["regions"] = np.full(len(regions.labels), mention_threshold(thr, "partners"))
+        return thr
 
     def _extra_json(self) -> dict:
         return {}

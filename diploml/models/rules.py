@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 
 from diploml import partners as gaz
-from diploml.models.base import Model, check_texts
+from diploml.models.base import Model
 from diploml.partners import regions_of
 from diploml.rundir import RunInfo, model_card_tail
 from diploml.text import normalize, preprocess
@@ -72,8 +72,11 @@ class RuleClassifier(Model):
                 self.rules[name] = yaml.safe_load(f.read_text("utf-8"))
             except yaml.YAMLError as e:
                 raise ValueError(f"{f}: invalid YAML ({e})") from None
-        self.thresholds = {t.name: np.full(len(t.labels), 0.5) for t in self.tasks if t.multi_label}
+        self.thresholds = self._fixed_thresholds()
         self._check_labels()
+
+    def _fixed_thresholds(self) -> dict:
+        return {t.name: np.full(max(1, len(t.labels)), 0.5) for t in self.tasks if t.multi_label or t.mentions}
 
     def _task(self, name: str):
         return next((t for t in self.tasks if t.name == name), None)
@@ -165,17 +168,19 @@ class RuleClassifier(Model):
 
     # --- model interface -------------------------------------------------------------------
 
-    def predict_proba(self, texts: Iterable[str], *, batch_size: int | None = None,
-                      progress: bool = False) -> dict[str, np.ndarray]:
-        texts = check_texts(texts)
-        out = {t.name: np.zeros((len(texts), len(t.labels))) for t in self.tasks}
+    def _predict_proba(self, texts: list[str], *, batch_size: int | None, progress: bool) -> dict:
+        out = {t.name: ([{} for _ in texts] if t.mentions else np.zeros((len(texts), len(t.labels))))
+               for t in self.tasks}
         low = float(self.rules["partners.yaml"].get("mentioned_probability", 0.25))
         fallback_p = float(self.rules["topic.yaml"].get("fallback_probability", 0.3))
         for i, text in enumerate(texts):
             a = self.analyse(text)
             for task in self.tasks:
                 row = out[task.name][i]
-                if task.name == "topic":
+                if task.mentions:  # selected partners score 1, other mentioned codes `mentioned_probability`
+                    row.update({c: low for c in a["mentioned"]})
+                    row.update({c: 1.0 for c in a["partners"]})
+                elif task.name == "topic":
                     if a["topic_fired"]:
                         row[task.index(a["topic"])] = 1.0
                     else:  # no trigger: the fallback wins, the rest share what is left
@@ -202,7 +207,6 @@ class RuleClassifier(Model):
     def _from_run(cls, run: RunInfo) -> RuleClassifier:
         self = super()._from_run(run)
         self._load_rules(run.path)  # the copies in the run directory, possibly edited
-        self.thresholds = {t.name: np.full(len(t.labels), 0.5) for t in self.tasks if t.multi_label}
         return self
 
     def model_card(self) -> str:

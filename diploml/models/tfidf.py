@@ -26,7 +26,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from diploml.models.base import Model, check_texts
+from diploml.models.base import Model
 from diploml.rundir import RunDirError, RunInfo, model_card_tail, read_json
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,24 @@ class LinearHead:
         return e / e.sum(1, keepdims=True)
 
 
+def candidate_rows(prepared: list[str]) -> tuple[list[tuple[int, str]], list[str], np.ndarray]:
+    """Partner candidates of prepared texts as rows: (article index, code), a context string per row (the
+    text around its first mentions, the name itself masked so the model learns the role, not the country)
+    and numeric features (log count, relative position of the first mention, mentioned early, organisation)."""
+    from diploml.partners import candidates
+
+    rows, contexts, numeric = [], [], []
+    for i, text in enumerate(prepared):
+        for code, mentions in candidates(text).items():
+            parts = [f"{text[max(0, m.start - 80):m.start]} MENTION {text[m.end:m.end + 80]}" for m in mentions[:6]]
+            first = mentions[0].start
+            rows.append((i, code))
+            contexts.append(" | ".join(parts))
+            numeric.append([np.log1p(len(mentions)), first / max(1, len(text)), float(first < 400),
+                            float(code.startswith("ORG:"))])
+    return rows, contexts, np.asarray(numeric, dtype=np.float64).reshape(len(rows), 4)
+
+
 class TfidfClassifier(Model):
     model_type = "tfidf"
     version_packages = ("diploml", "scikit-learn", "scipy", "numpy")
@@ -74,6 +92,7 @@ class TfidfClassifier(Model):
     def __init__(self, config=None, *, random_state: int | None = None):
         super().__init__(config, random_state=random_state)
         self.vectorizers: list[tuple[str, TfidfVectorizer]] = []
+        self.context_vectorizer: TfidfVectorizer | None = None  # partner candidates' contexts
         # task name -> LinearHead (single-label) or list of per-label binary heads (multi-label)
         self.heads: dict[str, LinearHead | list[LinearHead]] = {}
 
@@ -101,6 +120,11 @@ class TfidfClassifier(Model):
         gold = [a.labels for a in train]
         self.heads = {}
         for task in self.tasks:
+            if task.name == "regions" and self.regions_from_partners:
+                continue  # regions follow from the partners
+            if task.mentions:
+                self.heads[task.name] = self._fit_mentions(texts, [set(g[task.name]) for g in gold])
+                continue
             yt = task.gold_array(gold)
             if task.multi_label:
                 self.heads[task.name] = [self._fit_binary(features, yt[:, j]) for j in range(len(task.labels))]
@@ -108,6 +132,22 @@ class TfidfClassifier(Model):
                 if len(set(yt.tolist())) < 2:
                     raise ValueError(f"task {task.name!r}: training data has a single label")
                 self.heads[task.name] = LinearHead.from_sklearn(self._linear().fit(features, yt))
+
+    def _candidate_features(self, prepared: list[str], fit: bool = False):
+        rows, contexts, numeric = candidate_rows(prepared)
+        if fit:
+            params = {**self._vectorizer_params()["word"], "max_features": 50_000}
+            self.context_vectorizer = TfidfVectorizer(**params).fit(contexts or ["MENTION"])
+        ctx = self.context_vectorizer.transform(contexts) if contexts else sparse.csr_matrix(
+            (0, len(self.context_vectorizer.vocabulary_)), dtype=np.float32)
+        return rows, sparse.hstack([ctx, sparse.csr_matrix(numeric)]).tocsr()
+
+    def _fit_mentions(self, prepared: list[str], gold: list[set[str]]) -> LinearHead:
+        rows, X = self._candidate_features(prepared, fit=True)
+        y = np.array([code in gold[i] for i, code in rows], dtype=int)
+        if len(y) == 0 or y.min() == y.max():
+            return LinearHead.constant(float(y.mean()) if len(y) else 0.5, X.shape[1])
+        return LinearHead.from_sklearn(self._linear().fit(X, y))
 
     def _fit_binary(self, features, y: np.ndarray) -> LinearHead:
         if y.min() == y.max():  # label never (or always) seen: logistic regression cannot fit
@@ -125,19 +165,24 @@ class TfidfClassifier(Model):
         prepared = [self.prepare(t) for t in texts]
         return sparse.hstack([v.transform(prepared) for _, v in self.vectorizers]).tocsr()
 
-    def predict_proba(self, texts: Iterable[str], *, batch_size: int | None = None,
-                      progress: bool = False) -> dict[str, np.ndarray]:
-        """Per-task probabilities: softmax rows (single-label) or independent per-label probabilities."""
-        texts = check_texts(texts)
+    def _predict_proba(self, texts: list[str], *, batch_size: int | None, progress: bool) -> dict:
         self._check_fitted()
+        tasks = [t for t in self.tasks if t.name in self.heads]
         if not texts:
-            return {t.name: np.zeros((0, len(t.labels))) for t in self.tasks}
-        features = self.transform(texts)
+            return {t.name: ([] if t.mentions else np.zeros((0, len(t.labels)))) for t in tasks}
+        prepared = [self.prepare(t) for t in texts]
+        features = sparse.hstack([v.transform(prepared) for _, v in self.vectorizers]).tocsr()
         n = features.shape[0]
         out = {}
-        for task in self.tasks:
+        for task in tasks:
             head = self.heads[task.name]
-            if task.multi_label:
+            if task.mentions:
+                rows, X = self._candidate_features(prepared)
+                p = head.proba(X) if rows else []
+                out[task.name] = [{} for _ in texts]
+                for (i, code), q in zip(rows, p, strict=True):
+                    out[task.name][i][code] = float(q)
+            elif task.multi_label:
                 out[task.name] = np.stack([h.proba(features) for h in head], axis=1)
             else:
                 # labels absent from training have no column: they get probability 0
@@ -150,10 +195,13 @@ class TfidfClassifier(Model):
     # ---- persistence ----------------------------------------------------------------------
     def _write_files(self, folder: Path) -> None:
         arrays, vocab = {}, {}
-        for name, v in self.vectorizers:
+        vectorizers = self.vectorizers + ([("context", self.context_vectorizer)] if self.context_vectorizer else [])
+        for name, v in vectorizers:
             arrays[f"idf.{name}"] = v.idf_.astype(np.float64)
             vocab[name] = {term: int(i) for term, i in v.vocabulary_.items()}
         for task in self.tasks:
+            if task.name not in self.heads:
+                continue
             heads = self.heads[task.name]
             for j, h in enumerate(heads if isinstance(heads, list) else [heads]):
                 key = f"head.{task.name}.{j}" if isinstance(heads, list) else f"head.{task.name}"
@@ -192,8 +240,13 @@ class TfidfClassifier(Model):
             except KeyError:
                 raise RunDirError(f"{path / ARRAYS}: no arrays for {key}") from None
 
+        if "context" in vocab:
+            params = {**self._vectorizer_params()["word"], "max_features": 50_000}
+            self.context_vectorizer = TfidfVectorizer(**params, vocabulary=vocab["context"])
+            self.context_vectorizer.idf_ = arrays["idf.context"]
         self.heads = {t.name: ([head(f"head.{t.name}.{j}") for j in range(len(t.labels))] if t.multi_label
-                               else head(f"head.{t.name}")) for t in self.tasks}
+                               else head(f"head.{t.name}")) for t in self.tasks
+                      if not (t.name == "regions" and self.regions_from_partners)}
         return self
 
     def model_card(self) -> str:

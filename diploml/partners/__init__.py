@@ -23,11 +23,12 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
 
-from diploml.regions import m49_table, region_of, regions_of
+from diploml.partners.regions import m49_table, region_of, regions_of
 from diploml.text.normalize import fix_tone_placement
 
 __all__ = [
-    "Mention", "Gazetteer", "codes_of", "find", "gazetteer", "group_by_region", "names_of", "region_of", "regions_of",
+    "Mention", "Gazetteer", "candidates", "codes_of", "find", "gazetteer", "group_by_region", "names_of",
+    "region_of", "regions_of",
 ]
 
 ALIASES = "resources/partners/aliases.tsv"
@@ -241,6 +242,14 @@ def group_by_region(mentions) -> dict[str, list]:
         region = m["region"] if isinstance(m, dict) else m.region
         groups[region].append(m)
     return dict(groups)
+
+
+def candidates(text: str) -> dict[str, list[Mention]]:
+    """Candidate partners of ``text``: its mentions grouped by code, codes in order of first mention."""
+    out: dict[str, list[Mention]] = {}
+    for m in find(text):
+        out.setdefault(m.code, []).append(m)
+    return out
 
 
 def codes_of(mentions) -> list[str]:

@@ -50,8 +50,15 @@ class DiploClassifier(WindowedClassifier):
 
     def _items(self, articles: Sequence[Article], cap: int | None = None) -> list[dict]:
         # cap: training.train_windows, the training-cost cap; prediction reads every window
-        return [{"input_ids": self.windows(a.full_text, a.id)[:cap], **label_targets(a.labels, self.tasks)}
-                for a in articles]
+        items = []
+        for a in articles:
+            enc = self.encode(a.full_text, a.id)
+            enc["input_ids"] = enc["input_ids"][:cap]
+            if "positions" in enc:  # mentions only in the windows kept
+                enc["positions"] = [[(w, p) for w, p in pos if w < len(enc["input_ids"])] for pos in enc["positions"]]
+            items.append({**enc, **label_targets(a.labels, self.model_tasks, enc.get("candidates"))})
+            items[-1].pop("candidates", None)
+        return items
 
     # ---- training -------------------------------------------------------------------------
     def _fit(self, train: list[Article], dev: list[Article], *, workdir, resume) -> None:
@@ -73,15 +80,15 @@ class DiploClassifier(WindowedClassifier):
         cap = cfg.training.train_windows
         train_items = self._items(train, cap)
         dev_items = self._items(dev, cap) if dev else None
-        pw = positive_weights(self.tasks, train_items) if cfg.tasks.positive_weights else None
-        self.model = build_model(encoder, self.tasks, cfg.model, cfg.tasks, pw)
+        pw = positive_weights(self.model_tasks, train_items) if cfg.tasks.positive_weights else None
+        self.model = build_model(encoder, self.model_tasks, cfg.model, cfg.tasks, pw)
         tmp = None
         if workdir is None:
             workdir = tmp = Path(tempfile.mkdtemp(prefix="diploml-train-"))
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         try:
-            self.train_metrics_ = run_trainer(self.model, self.tokenizer, self.tasks, train_items, dev_items,
+            self.train_metrics_ = run_trainer(self.model, self.tokenizer, self.model_tasks, train_items, dev_items,
                                               cfg.training, workdir, resume=resume)
         finally:
             if tmp is not None:
@@ -150,7 +157,7 @@ class DiploClassifier(WindowedClassifier):
                 raise RunDirError(f"{path}: incomplete run directory, {required} is missing")
         self = super()._from_run(run)
         encoder, self.tokenizer = encoder_from_saved(path)
-        self.model = build_model(encoder, self.tasks, self.config.model, self.config.tasks)
+        self.model = build_model(encoder, self.model_tasks, self.config.model, self.config.tasks)
         try:
             state = load_file(str(path / WEIGHTS))
         except (SafetensorError, OSError) as e:

@@ -22,33 +22,68 @@ def special_affixes(tokenizer) -> tuple[list[int], list[int]]:
     raise ValueError(f"cannot locate the special tokens of {type(tokenizer).__name__}")
 
 
+MAX_POSITIONS = 64  # token positions kept per partner candidate (its first mentions)
+
+
+def _windows_of(ids: list[int], prefix: list[int], suffix: list[int], max_length: int, stride: int):
+    body = max_length - len(prefix) - len(suffix)
+    step = body - stride
+    windows, starts, start = [], [], 0
+    while True:
+        windows.append(prefix + ids[start:start + body] + suffix)
+        starts.append(start)
+        if start + body >= len(ids):
+            return windows, starts, body
+        start += step
+
+
 def window_ids(tokenizer, text: str, max_length: int, stride: int) -> list[list[int]]:
     """Overlapping windows of at most ``max_length`` tokens (special tokens included) covering all of ``text``."""
     ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
     prefix, suffix = special_affixes(tokenizer)
-    body = max_length - len(prefix) - len(suffix)
-    step = body - stride
-    windows, start = [], 0
-    while True:
-        windows.append(prefix + ids[start:start + body] + suffix)
-        if start + body >= len(ids):
-            return windows
-        start += step
+    return _windows_of(ids, prefix, suffix, max_length, stride)[0]
 
 
 def encode_article(tokenizer, text: str, *, max_length: int, stride: int, max_windows: int | None = None,
-                   article_id: str | None = None) -> list[list[int]]:
-    windows = window_ids(tokenizer, text, max_length, stride)
+                   article_id: str | None = None, spans: dict[str, list[tuple[int, int]]] | None = None) -> dict:
+    """Token windows of ``text`` and, for each partner candidate in ``spans`` (code -> character spans in
+    ``text``), the (window, position) pairs of its tokens in every window that holds them.
+
+    Returns ``{"input_ids": windows, "candidates": [code, ...], "positions": [[(w, pos), ...], ...]}``
+    (the last two only when ``spans`` is given).
+    """
+    enc = tokenizer(text, add_special_tokens=False, verbose=False, return_offsets_mapping=spans is not None)
+    prefix, suffix = special_affixes(tokenizer)
+    windows, starts, body = _windows_of(enc["input_ids"], prefix, suffix, max_length, stride)
     if max_windows is not None and len(windows) > max_windows:
         log.warning("article %s: %d windows, keeping the first %d (model.max_windows)",
                     article_id or "?", len(windows), max_windows)
-        windows = windows[:max_windows]
-    return windows
+        windows, starts = windows[:max_windows], starts[:max_windows]
+    out = {"input_ids": windows}
+    if spans is None:
+        return out
+    offsets = enc["offset_mapping"]
+    out["candidates"], out["positions"] = [], []
+    for code, code_spans in spans.items():
+        tokens = sorted({i for a, b in code_spans for i, (s, e) in enumerate(offsets) if s < b and e > a})
+        pos = [(w, len(prefix) + i - st) for i in tokens for w, st in enumerate(starts) if st <= i < st + body]
+        out["candidates"].append(code)
+        out["positions"].append(pos[:MAX_POSITIONS])
+    return out
 
 
-def label_targets(labels: dict, tasks: list[Task]) -> dict[str, np.ndarray | int]:
-    """Gold labels as model inputs ``labels_<task>`` (class index or multi-hot vector)."""
-    return {f"labels_{t.name}": t.encode(labels[t.name]) for t in tasks if t.name in labels}
+def label_targets(labels: dict, tasks: list[Task], candidates: list[str] | None = None) -> dict:
+    """Gold labels as model inputs ``labels_<task>``: class index, multi-hot vector, or for a mentions task
+    one 0/1 per candidate (1 when the candidate's code is among the gold partners)."""
+    out = {}
+    for t in tasks:
+        if t.name not in labels:
+            continue
+        if t.mentions:
+            out[f"labels_{t.name}"] = [float(c in set(labels[t.name])) for c in candidates or []]
+        else:
+            out[f"labels_{t.name}"] = t.encode(labels[t.name])
+    return out
 
 
 class WindowCollator:
@@ -71,8 +106,30 @@ class WindowCollator:
                 window_mask[a, row] = 1.0
                 row += 1
         batch = {"input_ids": input_ids, "attention_mask": attention, "window_mask": window_mask}
+        if "positions" in items[0]:
+            batch.update(self._mentions(items, width))
         for key in items[0]:
-            if key.startswith("labels_"):
+            if key.startswith("labels_") and key not in batch:
                 vals = [it[key] for it in items]
                 batch[key] = torch.tensor(np.stack(vals) if isinstance(vals[0], np.ndarray) else vals)
         return batch
+
+    @staticmethod
+    def _mentions(items: list[dict], width: int) -> dict[str, torch.Tensor]:
+        """Partner candidates of the batch: flat token indices into (windows x width), their mask, the
+        article of each candidate and, when given, its target (``labels_partners``)."""
+        cands = [(a, pos) for a, it in enumerate(items) for pos in it["positions"]]
+        k = max([len(pos) for _, pos in cands] + [1])
+        index = torch.zeros((len(cands), k), dtype=torch.long)
+        mask = torch.zeros((len(cands), k), dtype=torch.float32)
+        first_window = np.cumsum([0] + [len(it["input_ids"]) for it in items])
+        for c, (a, pos) in enumerate(cands):
+            for j, (w, p) in enumerate(pos):
+                index[c, j] = (first_window[a] + w) * width + p
+                mask[c, j] = 1.0
+        out = {"mention_index": index, "mention_mask": mask,
+               "candidate_article": torch.tensor([a for a, _ in cands], dtype=torch.long)}
+        if "labels_partners" in items[0]:
+            out["labels_partners"] = torch.tensor([y for it in items for y in it["labels_partners"]],
+                                                  dtype=torch.float32)
+        return out

@@ -1,8 +1,15 @@
-"""The multi-task model: a shared encoder, pooling over tokens and windows, one linear head per task.
+"""The multi-task model: a shared encoder, pooling over tokens and windows, one head per task.
 
 Pure ``nn.Module``: tensors in, logits (and a loss when labels are given) out; no file I/O.
 Long articles arrive as several windows; ``window_mask`` (articles x windows) says which
-window belongs to which article, and window vectors are pooled back into one vector per article.
+window belongs to which article, and window vectors are pooled back into one vector per article
+(mean, max, or attention: a learnt score per window, softmax within the article).
+
+A ``mentions`` task (partners) scores candidates instead of labels: each candidate is a set of
+token positions (its mentions, in every window that holds them), given as flat indices into the
+(windows x tokens) grid (``mention_index``, ``mention_mask``) and the article it belongs to
+(``candidate_article``); its vector (mean of its tokens' states) joined with its article's vector
+goes through a linear layer to one logit.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ class MultiTaskClassifier(nn.Module):
         loss_weights: dict[str, float] | None = None,
         pos_weights: dict[str, torch.Tensor] | None = None,
     ):
-        """``tasks``: (name, kind, n_labels) with kind ``single_label`` or ``multi_label``."""
+        """``tasks``: (name, kind, n_labels) with kind ``single_label``, ``multi_label`` or ``mentions``."""
         super().__init__()
         self.encoder = encoder
         self.tasks = [(name, kind, n) for name, kind, n in tasks]
@@ -33,15 +40,20 @@ class MultiTaskClassifier(nn.Module):
         self.loss_weights = dict(loss_weights or {})
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
-        self.heads = nn.ModuleDict({name: nn.Linear(hidden, n) for name, _, n in self.tasks})
-        for name, _, n in self.tasks:
+        self.heads = nn.ModuleDict({name: nn.Linear(2 * hidden, 1) if kind == "mentions" else nn.Linear(hidden, n)
+                                    for name, kind, n in self.tasks})
+        if window_pooling == "attention":
+            self.window_scorer = nn.Linear(hidden, 1)
+        for name, _kind, n in self.tasks:
             pw = (pos_weights or {}).get(name)
-            self.register_buffer(f"pos_weight_{name}", pw.float() if pw is not None else torch.ones(n),
+            self.register_buffer(f"pos_weight_{name}", pw.float() if pw is not None else torch.ones(max(n, 1)),
                                  persistent=False)
 
-    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, window_mask: torch.Tensor) -> torch.Tensor:
-        """One vector per article: (articles, hidden)."""
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor, window_mask: torch.Tensor) -> torch.Tensor:
+        """One vector per article (articles, hidden) from token states (windows, tokens, hidden)."""
         if self.pooling == "cls":
             windows = hidden[:, 0]
         else:
@@ -52,12 +64,35 @@ class MultiTaskClassifier(nn.Module):
             expanded = windows.unsqueeze(0).expand(wm.shape[0], -1, -1)
             neg = torch.finfo(windows.dtype).min
             return expanded.masked_fill(wm.unsqueeze(-1) == 0, neg).max(1).values
+        if self.window_pooling == "attention":
+            scores = self.window_scorer(windows).squeeze(-1).unsqueeze(0).expand(wm.shape[0], -1)
+            weights = torch.softmax(scores.masked_fill(wm == 0, torch.finfo(windows.dtype).min), dim=1) * wm
+            return weights @ windows
         return (wm @ windows) / wm.sum(1, keepdim=True).clamp(min=1.0)
 
-    def forward(self, input_ids, attention_mask, window_mask, **labels):
-        """Logits per task (``{task: (articles, n_labels)}``) and ``loss`` when ``labels_<task>`` are given."""
-        z = self.dropout(self.embed(input_ids, attention_mask, window_mask))
-        out = {name: self.heads[name](z) for name, _, _ in self.tasks}
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, window_mask: torch.Tensor) -> torch.Tensor:
+        """One vector per article: (articles, hidden)."""
+        return self.pool(self.token_states(input_ids, attention_mask), attention_mask, window_mask)
+
+    def forward(self, input_ids, attention_mask, window_mask, mention_index=None, mention_mask=None,
+                candidate_article=None, **labels):
+        """Logits per task (``{task: (articles, n_labels)}``; a mentions task: ``(candidates,)``) and ``loss``
+        when ``labels_<task>`` are given."""
+        hidden = self.token_states(input_ids, attention_mask)
+        article = self.pool(hidden, attention_mask, window_mask)
+        z = self.dropout(article)
+        out = {}
+        for name, kind, _ in self.tasks:
+            if kind != "mentions":
+                out[name] = self.heads[name](z)
+            elif mention_index is None:
+                out[name] = z.new_zeros((0,))
+            else:
+                flat = hidden.reshape(-1, hidden.shape[-1])
+                m = mention_mask.to(hidden.dtype).unsqueeze(-1)
+                spans = (flat[mention_index] * m).sum(1) / m.sum(1).clamp(min=1.0)
+                joined = torch.cat([spans, article[candidate_article]], dim=-1)
+                out[name] = self.heads[name](self.dropout(joined)).squeeze(-1)
         losses = []
         for name, kind, _ in self.tasks:
             y = labels.get(f"labels_{name}")
@@ -65,6 +100,10 @@ class MultiTaskClassifier(nn.Module):
                 continue
             if kind == "single_label":
                 loss = F.cross_entropy(out[name], y.long())
+            elif kind == "mentions":
+                if y.numel() == 0:
+                    continue
+                loss = F.binary_cross_entropy_with_logits(out[name], y.float())
             else:
                 loss = F.binary_cross_entropy_with_logits(
                     out[name], y.float(), pos_weight=getattr(self, f"pos_weight_{name}"))

@@ -38,6 +38,12 @@ FP32 = "model.onnx"
 INT8 = "model.int8.onnx"
 OPSET = 17
 INPUTS = ["input_ids", "attention_mask", "window_mask"]
+MENTION_INPUTS = ["mention_index", "mention_mask", "candidate_article"]
+
+
+def graph_inputs(model) -> list[str]:
+    """The graph's inputs: windows and their article mask, plus the candidates when there is a mentions task."""
+    return INPUTS + (MENTION_INPUTS if any(kind == "mentions" for _, kind, _ in model.tasks) else [])
 
 
 class _ProbabilityGraph(nn.Module):
@@ -47,18 +53,25 @@ class _ProbabilityGraph(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids, attention_mask, window_mask):
-        logits = self.model(input_ids=input_ids, attention_mask=attention_mask, window_mask=window_mask)
+    def forward(self, input_ids, attention_mask, window_mask, mention_index=None, mention_mask=None,
+                candidate_article=None):
+        logits = self.model(input_ids=input_ids, attention_mask=attention_mask, window_mask=window_mask,
+                            mention_index=mention_index, mention_mask=mention_mask,
+                            candidate_article=candidate_article)
         return tuple(self.model.probabilities(logits[name], kind) for name, kind, _ in self.model.tasks)
 
 
 def _example_inputs(clf) -> tuple[torch.Tensor, ...]:
-    """Two articles, three windows of unequal length: no axis is 1, so none gets baked in as a constant."""
+    """Two articles, three windows of unequal length, candidates with 2-3 token positions: no axis is 1, so
+    none gets baked in as a constant."""
     pad = clf.tokenizer.pad_token_id
-    items = [{"input_ids": clf.windows("Hà Nội hợp tác thương mại. " * 30)[:2]},
-             {"input_ids": clf.windows("Bộ trưởng điện đàm.")}]
+    long = clf.encode("Hà Nội và Nhật Bản, Lào, Pháp hợp tác thương mại với Nhật Bản. " * 30)
+    long["input_ids"] = long["input_ids"][:2]
+    if "positions" in long:
+        long["positions"] = [[(w, p) for w, p in pos if w < 2] for pos in long["positions"]]
+    items = [long, clf.encode("Bộ trưởng Hàn Quốc điện đàm với Australia.")]
     batch = WindowCollator(pad)(items)
-    return tuple(batch[k] for k in INPUTS)
+    return tuple(batch[k] for k in graph_inputs(clf.model))
 
 
 def _atomic_target(path: Path):
@@ -86,17 +99,21 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path | None = None, int8: bo
     # Eager attention traces to plain MatMul/Softmax, which onnxruntime fuses and quantises well.
     clf.model.encoder.config._attn_implementation = "eager"
     graph = _ProbabilityGraph(clf.model).eval()
-    names = [t.name for t in clf.tasks]
+    names = [name for name, _, _ in clf.model.tasks]
+    inputs = graph_inputs(clf.model)
     dynamic = {"input_ids": {0: "windows", 1: "tokens"}, "attention_mask": {0: "windows", 1: "tokens"},
-               "window_mask": {0: "articles", 1: "windows"}}
-    dynamic.update({n: {0: "articles"} for n in names})
+               "window_mask": {0: "articles", 1: "windows"}, "mention_index": {0: "candidates", 1: "positions"},
+               "mention_mask": {0: "candidates", 1: "positions"}, "candidate_article": {0: "candidates"}}
+    dynamic = {k: v for k, v in dynamic.items() if k in inputs}
+    dynamic.update({name: {0: "candidates" if kind == "mentions" else "articles"}
+                    for name, kind, _ in clf.model.tasks})
     fp32 = out_dir / FP32
     tmp = _atomic_target(fp32)
     try:
         with torch.no_grad(), warnings.catch_warnings():
             # tracer chatter about shape checks in transformers' mask code: dynamic axes cover them
             warnings.simplefilter("ignore")
-            torch.onnx.export(graph, _example_inputs(clf), str(tmp), input_names=INPUTS, output_names=names,
+            torch.onnx.export(graph, _example_inputs(clf), str(tmp), input_names=inputs, output_names=names,
                               dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
         os.replace(tmp, fp32)
     finally:
@@ -104,7 +121,7 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path | None = None, int8: bo
     written = {"fp32": fp32}
     if int8:
         written["int8"] = quantize_int8(fp32, out_dir / INT8)
-    info = {"tasks": names, "inputs": INPUTS, "opset": OPSET, "files": {k: v.name for k, v in written.items()},
+    info = {"tasks": names, "inputs": inputs, "opset": OPSET, "files": {k: v.name for k, v in written.items()},
             "weights_sha256": weights_digest(run_dir)}
     (out_dir / "export.json").write_text(json.dumps(info, indent=2), "utf-8")
     return written
@@ -159,8 +176,8 @@ class OnnxClassifier(WindowedClassifier):
             raise RuntimeError("this OnnxClassifier has no graph: use diploml.load(run_dir, backend='onnx')")
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-        feed = {k: batch[k].numpy() for k in INPUTS}
-        names = [t.name for t in self.tasks]
+        feed = {k: batch[k].numpy() for k in self.input_names}
+        names = [t.name for t in self.model_tasks]
         return dict(zip(names, self.session.run(names, feed), strict=True))
 
     @classmethod
@@ -199,9 +216,11 @@ class OnnxClassifier(WindowedClassifier):
         except Exception as e:  # onnxruntime raises its own exception types for damaged graphs
             raise RunDirError(f"{graph}: unreadable ONNX graph ({str(e)[:200]}); export again") from None
         outputs = [o.name for o in self.session.get_outputs()]
-        if sorted(outputs) != sorted(t.name for t in self.tasks):
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        if sorted(outputs) != sorted(t.name for t in self.model_tasks):
             raise RunDirError(f"{graph}: outputs {outputs} do not match the run's tasks; export again")
         return self
 
 
-__all__ = ["OnnxClassifier", "BACKENDS", "INPUTS", "export_onnx", "quantize_int8", "weights_digest"]
+__all__ = ["OnnxClassifier", "BACKENDS", "INPUTS", "MENTION_INPUTS", "export_onnx", "quantize_int8",
+           "weights_digest"]

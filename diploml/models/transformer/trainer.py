@@ -184,17 +184,27 @@ def metrics_fn(tasks: list[Task]):
         logits = pred.predictions if isinstance(pred.predictions, tuple) else (pred.predictions,)
         labels = pred.label_ids if isinstance(pred.label_ids, tuple) else (pred.label_ids,)
         probas, gold = {}, [{} for _ in range(len(labels[0]))]
+        candidate_f1 = {}
         for t, lg, y in zip(tasks, logits, labels, strict=False):
             p = MultiTaskClassifier.probabilities(torch.as_tensor(lg, dtype=torch.float32), t.kind).numpy()
+            if t.mentions:  # per candidate, at 0.5: a proxy for the article-level partner F1
+                from sklearn.metrics import f1_score
+
+                candidate_f1[t.name] = float(f1_score(np.asarray(y) > 0.5, p >= 0.5, zero_division=0))
+                continue
             probas[t.name] = p
             for i in range(len(y)):
                 gold[i][t.name] = ([t.labels[j] for j in np.flatnonzero(y[i])] if t.multi_label
                                    else t.labels[int(y[i])])
-        m = evaluate_probas(tasks, gold, probas)
-        out = {"macro_f1": m.macro_f1}
+        m = evaluate_probas([t for t in tasks if not t.mentions], gold, probas)
+        scores = [v["macro_f1"] for v in m.tasks.values()] + list(candidate_f1.values())
+        out = {"macro_f1": float(np.mean(scores))}
         for t in tasks:
-            out[f"{t.name}_macro_f1"] = m.tasks[t.name]["macro_f1"]
-            out[f"{t.name}_micro_f1"] = m.tasks[t.name]["micro_f1"]
+            if t.mentions:
+                out[f"{t.name}_candidate_f1"] = candidate_f1[t.name]
+            else:
+                out[f"{t.name}_macro_f1"] = m.tasks[t.name]["macro_f1"]
+                out[f"{t.name}_micro_f1"] = m.tasks[t.name]["micro_f1"]
         return out
 
     return compute

@@ -5,12 +5,10 @@ the forward pass (``_forward``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import torch
 
-from diploml.models.base import Model, check_texts
+from diploml.models.base import Model
 from diploml.models.transformer.inputs import WindowCollator, encode_article
 
 WEIGHTS = "model.safetensors"
@@ -26,46 +24,73 @@ class WindowedClassifier(Model):
         """The exact text the encoder sees (preprocessing plus the encoder's prefix); same in training and use."""
         return self.config.model.text_prefix + super().prepare(text)
 
+    @property
+    def model_tasks(self):
+        """The tasks with a head of their own (derived regions have none)."""
+        return [t for t in self.tasks if not (t.name == "regions" and self.regions_from_partners)]
+
+    @property
+    def mentions_task(self):
+        return next((t for t in self.model_tasks if t.mentions), None)
+
+    def encode(self, text: str, article_id: str | None = None) -> dict:
+        """Token windows of one raw text (up to ``model.max_windows``) and, with a partners task, its
+        candidates and their token positions (the gazetteer runs on the same preprocessed text)."""
+        m = self.config.model
+        body = super().prepare(text)
+        spans = None
+        if self.mentions_task is not None:
+            if self.config.preprocess.word_segmentation != "none":
+                raise ValueError("a partners (mentions) task needs preprocess.word_segmentation: none; set "
+                                 "tasks.include without partners and tasks.regions_from: head for segmented text")
+            from diploml.partners import candidates
+
+            shift = len(m.text_prefix)
+            spans = {code: [(x.start + shift, x.end + shift) for x in ms] for code, ms in candidates(body).items()}
+        return encode_article(self.tokenizer, m.text_prefix + body, max_length=m.max_length, stride=m.stride,
+                              max_windows=m.max_windows, article_id=article_id, spans=spans)
+
     def windows(self, text: str, article_id: str | None = None) -> list[list[int]]:
         """Token windows of one raw text (up to ``model.max_windows``)."""
-        m = self.config.model
-        return encode_article(self.tokenizer, self.prepare(text), max_length=m.max_length, stride=m.stride,
-                              max_windows=m.max_windows, article_id=article_id)
+        return self.encode(text, article_id)["input_ids"]
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-        """Probabilities per task for one collated batch."""
+        """Probabilities per task for one collated batch (a mentions task: one per candidate)."""
         raise NotImplementedError
 
-    def predict_proba(self, texts: Iterable[str], *, batch_size: int | None = None,
-                      progress: bool = False) -> dict[str, np.ndarray]:
-        """Per-task probabilities: softmax rows (single-label) or independent sigmoids (multi-label)."""
+    def _predict_proba(self, texts: list[str], *, batch_size: int | None, progress: bool) -> dict:
         self._check_fitted()
-        texts = check_texts(texts)
         batch_size = batch_size or self.config.evaluation.batch_size
         collate = WindowCollator(self.tokenizer.pad_token_id)
-        out = {t.name: [] for t in self.tasks}
+        tasks = self.model_tasks
+        out = {t.name: [] for t in tasks}
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(texts), unit="article", desc="predict")
         for start in range(0, len(texts), batch_size):
-            chunk = texts[start:start + batch_size]
-            probas = self._forward(collate([{"input_ids": self.windows(t)} for t in chunk]))
-            for name, p in probas.items():
-                out[name].append(p)
+            encs = [self.encode(t) for t in texts[start:start + batch_size]]
+            probas = self._forward(collate(encs))
+            for t in tasks:
+                if t.mentions:  # candidates in article order: split them back per article
+                    p = iter(probas[t.name].tolist())
+                    out[t.name].extend({c: next(p) for c in e["candidates"]} for e in encs)
+                else:
+                    out[t.name].append(probas[t.name])
             if bar is not None:
-                bar.update(len(chunk))
+                bar.update(len(encs))
         if bar is not None:
             bar.close()
-        return {t.name: (np.concatenate(out[t.name]) if out[t.name] else np.zeros((0, len(t.labels)), np.float32))
-                for t in self.tasks}
+        return {t.name: (out[t.name] if t.mentions else np.concatenate(out[t.name]) if out[t.name]
+                         else np.zeros((0, len(t.labels)), np.float32)) for t in tasks}
 
     def window_probas(self, text: str, task: str = "topic") -> tuple[list[list[int]], np.ndarray]:
         """The windows of ``text`` and each window's own probabilities for ``task`` (windows, labels)."""
         windows = self.windows(text)
         # each window as its own one-window "article": the model's pooling then scores it alone
-        batch = WindowCollator(self.tokenizer.pad_token_id)([{"input_ids": [w]} for w in windows])
+        items = [{"input_ids": [w], **({"positions": []} if self.mentions_task else {})} for w in windows]
+        batch = WindowCollator(self.tokenizer.pad_token_id)(items)
         return windows, self._forward(batch)[task]
 
     def explain(self, text: str, task: str, label: str) -> dict:
