@@ -17,6 +17,7 @@ MODEL_TYPES = {
     "transformer": "diploml.models.transformer.classifier:DiploClassifier",
     "tfidf": "diploml.models.tfidf:TfidfClassifier",
     "rules": "diploml.models.rules:RuleClassifier",
+    "embed_lr": "diploml.models.embed_lr:EmbedLRClassifier",
 }
 
 
@@ -33,7 +34,7 @@ def build(cfg: RunConfig, *, random_state: int | None = None):
 
 
 def load(path: str | Path, *, backend: str = "torch", **options):
-    """Load any saved run directory (transformer, TF-IDF or rules).
+    """Load any saved run directory (transformer, TF-IDF, rules or embed_lr).
 
     ``backend`` (transformer runs only): ``torch`` (default), ``onnx`` or ``onnx-int8`` (the graphs that
     ``diploml export`` writes). ``options`` go to the model type's ``load`` (e.g. ``device``, ``threads``).
