@@ -92,7 +92,8 @@ def test_one_cli_and_thin_scripts():
     from diploml.cli import COMMANDS, build_parser
 
     parser = build_parser()
-    assert {"train", "evaluate", "predict", "export", "label", "validate", "encoder"} <= set(COMMANDS)
+    assert {"train", "evaluate", "predict", "export", "label", "validate", "encoder", "serve"} <= set(COMMANDS)
+    assert parser.parse_args(["predict", "--engine", "ray", "--model", "r", "in.jsonl", "-o", "out"]).engine == "ray"
     assert parser.parse_args(["train", "--config", "x.yaml"]).command == "train"
     for script in ("train", "evaluate", "predict"):
         code = (ROOT / "scripts" / f"{script}.py").read_text("utf-8")

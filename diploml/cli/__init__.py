@@ -1,4 +1,4 @@
-"""The ``diploml`` command: train, evaluate, predict, export, label, validate, encoder.
+"""The ``diploml`` command: train, evaluate, predict, export, label, validate, encoder, serve.
 
 Each sub-command lives in its own module with ``register(subparsers)``; heavy imports (torch,
 transformers) happen inside the command, so ``diploml --help`` answers at once.
@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["train", "evaluate", "predict", "export", "label", "validate", "encoder"]
+COMMANDS = ["train", "evaluate", "predict", "export", "label", "validate", "encoder", "serve"]
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):

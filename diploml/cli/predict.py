@@ -1,6 +1,7 @@
 """Label articles with a saved model, streaming (memory stays flat whatever the input size).
 
     diploml predict --model RUN_DIR INPUT -o OUT.jsonl [--resume | --overwrite] [--backend onnx-int8]
+    diploml predict --engine ray --model RUN_DIR INPUT -o OUT_DIR [--num-actors 2]   (pip install 'diploml[ray]')
 
 INPUT: a JSONL or CSV file (id, title, text), a folder of .txt files (like seeds/), or - for stdin.
 OUT: .jsonl (full results: labels, probabilities, partner mentions) or .csv (labels only).
@@ -26,10 +27,17 @@ def register(sub, prog: str | None = None) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
                    help="transformer runs: PyTorch, or the ONNX graph written by 'diploml export'")
+    from diploml.serve.cli import add_ray_arguments
+
+    add_ray_arguments(p)  # --engine ray and its options (Ray Data, one model copy per actor)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.engine == "ray":
+        from diploml.serve.cli import run_ray_predict
+
+        return run_ray_predict(args)
     import sys
     from pathlib import Path
 
@@ -38,9 +46,12 @@ def run(args) -> int:
     from diploml.predict import check_paths, predict_file
     from diploml.registry import load
 
+    backend = str(args.backend)
+    if backend == "auto":  # the int8 graph when the run has one, else PyTorch
+        backend = "onnx-int8" if (Path(args.model) / "onnx" / "model.int8.onnx").is_file() else "torch"
     try:
         check_paths(args.input, Path(args.output))  # before the (slow) model load
-        model = load(args.model, backend=args.backend)
+        model = load(args.model, backend=backend)
         counts = predict_file(model, args.input, args.output, batch_size=args.batch_size, resume=args.resume,
                               overwrite=args.overwrite, max_chars=args.max_chars, progress=not args.no_progress)
     except (DataError, FileNotFoundError, ValueError) as e:
