@@ -22,8 +22,10 @@ A local Ray instance is started unless one is running or ``RAY_ADDRESS`` names a
 cluster the input, the run directory and OUT_DIR must be paths every node can read (or URIs such as
 ``s3://`` for input and output), and every node needs ``pip install diploml[ray]``.
 
-Differences from the single-process path: rows come out in shard order, not input order, and a
-duplicate id is labelled each time it occurs (one process can see all ids; a cluster cannot cheaply).
+Differences from the single-process path: rows come out in shard order, not input order; a
+duplicate id is labelled each time it occurs (one process can see all ids; a cluster cannot cheaply);
+a record without an id is named by the file's absolute path and line (``diploml predict`` uses the
+path as given).
 """
 
 from __future__ import annotations
@@ -383,7 +385,7 @@ def init_ray(num_cpus: int | None = None) -> None:
     ray = _require_ray()
     if ray.is_initialized():
         return
-    kwargs = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    kwargs = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"], **kwargs)
     else:

@@ -7,6 +7,11 @@
 Ray options to an existing ``predict`` parser (or, on a bare parser, every option it needs) and
 ``run_ray_predict`` runs it. Under ``--engine ray`` a ``--backend`` left at its default means
 ``auto``: the int8 ONNX graph when the run has one, else PyTorch (PyTorch on GPU actors).
+
+Wiring into ``diploml``: ``serve``: ``add_serve_arguments(sub.add_parser("serve", ...))`` (it sets
+``func=run_serve``); ``predict``: ``add_ray_arguments(p)`` after the predict options, and at the top of
+the predict command ``if args.engine == "ray": return run_ray_predict(args)``. Until then
+``python -m diploml.serve.cli serve|predict ...`` runs both.
 """
 
 from __future__ import annotations
