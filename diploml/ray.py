@@ -15,8 +15,9 @@ otherwise ``torch``; with GPUs in the cluster, actors take one GPU each and use 
 
 Output: Parquet (default) or JSONL shards in ``OUT_DIR``. JSONL lines are exactly the records of
 ``diploml predict`` (``{"id": ..., **result}`` or ``{"id": ..., "error": ...}``); Parquet has one
-column per record key with a fixed schema (``error`` is null on labelled rows, the label columns are
-null on error rows); ``read_records(OUT_DIR)`` gives the records back as dicts for either format.
+column per record key with a schema built from the model's tasks (``output_schema``; ``error`` is
+null on labelled rows, the label columns are null on error rows, keys it does not know go to an
+``extra`` JSON column); ``read_records(OUT_DIR)`` gives the records back as dicts for either format.
 
 A local Ray instance is started unless one is running or ``RAY_ADDRESS`` names a cluster; on a
 cluster the input, the run directory and OUT_DIR must be paths every node can read (or URIs such as
@@ -104,21 +105,72 @@ def input_schema():
     return pa.schema([(c, pa.string()) for c in INPUT_COLUMNS])
 
 
+_MENTION_FIELDS = [("code", "string"), ("form", "string"), ("start", "int64"), ("end", "int64"),
+                   ("region", "string"), ("kind", "string"), ("supports_predicted_region", "bool_"),
+                   ("predicted_partner", "bool_")]
+# record keys with a column of their own besides id and the tasks; anything else goes to ``extra`` as JSON
+_KNOWN = ("probabilities", "mentions", "warning", "error")
+
+
+def _kind(task) -> str:
+    return "multi_label" if task.kind == "multi_label" else "mentions" if task.kind == "mentions" else "single_label"
+
+
 def output_schema(tasks):
-    """Parquet schema of a labelled record: id, one column per task, probabilities, partners, error."""
+    """Parquet schema of a labelled record, from the model's tasks.
+
+    id; one column per task (single-label: struct label/probability; multi-label: list of them;
+    mentions, e.g. partners: list of label/probability/region); probabilities (per task: a struct of
+    label -> probability, or a map code -> probability for a mentions task); mentions (gazetteer spans);
+    warning; error (null on labelled rows); extra (JSON of any other record key, so nothing is lost).
+    """
     import pyarrow as pa
 
     scored = pa.struct([("label", pa.string()), ("probability", pa.float64())])
-    mention = pa.struct([("code", pa.string()), ("form", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
-                         ("region", pa.string()), ("kind", pa.string()), ("supports_predicted_region", pa.bool_())])
-    tasks = [t for t in tasks if t.kind in ("single_label", "multi_label") and t.name != "partners"]
+    candidate = pa.struct([("label", pa.string()), ("probability", pa.float64()), ("region", pa.string())])
+    mention = pa.struct([(name, getattr(pa, typ)()) for name, typ in _MENTION_FIELDS])
     fields = [pa.field("id", pa.string())]
-    fields += [pa.field(t.name, pa.list_(scored) if t.multi_label else scored) for t in tasks]
-    fields.append(pa.field("probabilities", pa.struct(
-        [pa.field(t.name, pa.struct([pa.field(lab, pa.float64()) for lab in t.labels])) for t in tasks])))
-    fields.append(pa.field("partners", pa.list_(mention)))
-    fields.append(pa.field("error", pa.string()))
+    probs = []
+    for t in tasks:
+        kind = _kind(t)
+        fields.append(pa.field(t.name, {"single_label": scored, "multi_label": pa.list_(scored),
+                                        "mentions": pa.list_(candidate)}[kind]))
+        probs.append(pa.field(t.name, pa.map_(pa.string(), pa.float64()) if kind == "mentions"
+                              else pa.struct([pa.field(lab, pa.float64()) for lab in t.labels])))
+    fields += [pa.field("probabilities", pa.struct(probs)), pa.field("mentions", pa.list_(mention)),
+               pa.field("warning", pa.string()), pa.field("error", pa.string()), pa.field("extra", pa.string())]
     return pa.schema(fields)
+
+
+def to_row(rec: dict, schema) -> dict:
+    """A predict record as a row of ``output_schema``: keys without a column go to ``extra`` (JSON)."""
+    names = set(schema.names)
+    row = {k: v for k, v in rec.items() if k in names}
+    extra = {k: v for k, v in rec.items() if k not in names}
+    if extra:
+        row["extra"] = json.dumps(extra, ensure_ascii=False)
+    return row
+
+
+def from_row(row: dict, task_names: Sequence[str]) -> dict:
+    """A Parquet row back as the record ``diploml predict`` writes (key order: id, tasks, probabilities, ...)."""
+    if row.get("error") is not None:
+        return {"id": row["id"], "error": row["error"]}
+    rec = {"id": row["id"]}
+    for name in task_names:
+        if row.get(name) is not None:
+            rec[name] = row[name]
+    if row.get("probabilities") is not None:
+        rec["probabilities"] = {k: dict(v) if isinstance(v, list) else v for k, v in row["probabilities"].items()
+                                if v is not None}
+    if row.get("mentions") is not None:
+        rec["mentions"] = [{k: v for k, v in m.items() if not (k == "predicted_partner" and v is None)}
+                           for m in row["mentions"]]
+    if row.get("warning") is not None:
+        rec["warning"] = row["warning"]
+    if row.get("extra"):
+        rec.update(json.loads(row["extra"]))
+    return rec
 
 
 def _checked(rid: str, text: str | None, title: str, max_chars: int) -> dict:
@@ -288,7 +340,7 @@ class Labeller:
         recs = self.records(batch.to_pylist())
         if self.fmt == "jsonl":
             return pa.table({"record": pa.array([json.dumps(r, ensure_ascii=False) for r in recs], pa.string())})
-        return pa.Table.from_pylist(recs, schema=self.schema)
+        return pa.Table.from_pylist([to_row(r, self.schema) for r in recs], schema=self.schema)
 
 
 def _cluster_gpus() -> int:
@@ -371,12 +423,10 @@ def read_records(out_dir: str | Path) -> list[dict]:
             continue
         import pyarrow.parquet as pq
 
-        for row in pq.read_table(f).to_pylist():
-            if row.get("error") is not None:
-                records.append({"id": row["id"], "error": row["error"]})
-            else:
-                row.pop("error", None)
-                records.append(row)
+        table = pq.read_table(f)
+        names = table.schema.names
+        tasks = names[1:names.index("probabilities")] if "probabilities" in names else []
+        records += [from_row(row, tasks) for row in table.to_pylist()]
     return records
 
 
@@ -435,4 +485,4 @@ def predict_with_ray(model_dir: str | Path, input: str | Path | Sequence[str | P
 
 
 __all__ = ["label_dataset", "predict_with_ray", "read_articles", "read_records", "resolve_backend", "Labeller",
-           "init_ray", "output_schema"]
+           "init_ray", "output_schema", "to_row", "from_row"]

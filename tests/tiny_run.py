@@ -36,3 +36,29 @@ def write_articles(path: Path, n: int) -> Path:
             f.write(json.dumps({"id": f"art{i:05d}", "title": a.get("title") or "", "text": a["text"]},
                                ensure_ascii=False) + "\n")
     return path
+
+
+def assert_same_record(got: dict, ref: dict, atol: float = 1e-4) -> None:
+    """Same keys in the same order, same labels, probabilities within ``atol``, same mentions and warnings."""
+    import numpy as np
+
+    assert list(got) == list(ref), (list(got), list(ref))
+    for key, want in ref.items():
+        have = got[key]
+        if key == "probabilities":
+            assert have.keys() == want.keys()
+            for task, probs in want.items():
+                assert have[task].keys() == probs.keys(), task
+                np.testing.assert_allclose([have[task][k] for k in probs], list(probs.values()), atol=atol)
+        elif isinstance(want, dict) and "label" in want:
+            assert have["label"] == want["label"], (ref.get("id"), key)
+            assert abs(have["probability"] - want["probability"]) <= atol
+        elif isinstance(want, list) and want and isinstance(want[0], dict) and "label" in want[0]:
+            assert [d["label"] for d in have] == [d["label"] for d in want], (ref.get("id"), key)
+        else:
+            assert have == want, (ref.get("id"), key)
+
+
+def mention_list(rec: dict) -> list[dict]:
+    """Gazetteer mentions with their spans: ``mentions``, or ``partners`` in records of older models."""
+    return rec.get("mentions", rec.get("partners", []))

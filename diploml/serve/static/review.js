@@ -104,7 +104,8 @@ function highlighted(fullText, mentions) {
     if (m.start < pos || m.end > cps.length) continue;  // overlapping or out of range
     if (m.start > pos) frag.append(cps.slice(pos, m.start).join(""));
     const mark = document.createElement("mark");
-    mark.className = "partner" + (m.supports_predicted_region ? " supports" : "");
+    const supports = m.predicted_partner !== undefined ? m.predicted_partner : m.supports_predicted_region;
+    mark.className = "partner" + (supports ? " supports" : "");
     mark.dataset.code = m.code;
     mark.title = `${m.code} · ${m.region}${m.kind ? " · " + m.kind : ""}`;
     mark.textContent = cps.slice(m.start, m.end).join("");
@@ -115,6 +116,12 @@ function highlighted(fullText, mentions) {
   return frag;
 }
 
+// Gazetteer mentions with spans: "mentions" (models with a partners task), or "partners" in older records.
+function mentionsOf(rec) {
+  const list = rec.mentions || rec.partners || [];
+  return list.filter(m => m && m.code !== undefined && m.start !== undefined);
+}
+
 function predictedLabels(rec) {
   const labels = {};
   for (const t of state.tasks) {
@@ -122,8 +129,12 @@ function predictedLabels(rec) {
     if (t.kind === "multi_label") labels[t.name] = (v || []).map(d => d.label);
     else labels[t.name] = v ? v.label : null;
   }
-  const codes = [];
-  for (const m of rec.partners || []) if (!codes.includes(m.code)) codes.push(m.code);
+  let codes = [];
+  if (Array.isArray(rec.partners) && rec.partners.length && rec.partners[0].label !== undefined) {
+    codes = rec.partners.map(d => d.label);  // the model's partners task
+  } else if (rec.mentions === undefined) {
+    for (const m of mentionsOf(rec)) if (!codes.includes(m.code)) codes.push(m.code);
+  }
   labels.partners = codes;
   return labels;
 }
@@ -195,6 +206,14 @@ function partnersControl(art) {
     refresh(art);
   });
   fs.append(input);
+  const scores = (art.record.probabilities || {}).partners;
+  if (scores && !Array.isArray(scores)) {  // candidate codes and their probabilities, best first
+    const hint = document.createElement("div");
+    hint.className = "prob candidates";
+    hint.textContent = "candidates: " + (Object.entries(scores).sort((a, b) => b[1] - a[1])
+      .map(([c, p]) => `${c} ${p.toFixed(2)}`).join(" · ") || "none");
+    fs.append(hint);
+  }
   return fs;
 }
 
@@ -227,7 +246,7 @@ function addArticle(input, rec) {
   } else {
     art.predicted = predictedLabels(rec);
     art.labels = JSON.parse(JSON.stringify(art.predicted));
-    $(".text", el).append(highlighted(fullText, rec.partners || []));
+    $(".text", el).append(highlighted(fullText, mentionsOf(rec)));
     const labels = $(".labels", el);
     for (const t of state.tasks) labels.append(taskControl(art, t));
     labels.append(partnersControl(art));
