@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from diploml.config import ConfigError, load_config
+from diploml.config import ConfigError, RunConfig, load_config
 from diploml.data import DataError
 from diploml.models.base import Model
 from diploml.predict import iter_inputs, predict_file
-from diploml.config import RunConfig
 from diploml.tasks import load_task_schema
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from diploml.config import RunConfig
 from diploml.data import DataError
 from diploml.models.base import Model
 from diploml.predict import done_ids, iter_inputs, predict_file
-from diploml.config import RunConfig
 from diploml.tasks import load_task_schema
 
 
