@@ -71,13 +71,14 @@ def verdict(summary: dict, candidate: str, others: list[str]) -> list[dict]:
     return out
 
 
-def shrunk(model, dev, k: float = 5.0):
-    """A copy of ``model`` whose multi-label thresholds are re-tuned on ``dev`` with shrinkage ``k``."""
+def recalibrated(model, dev, **evaluation):
+    """A copy of ``model`` re-calibrated on ``dev`` with other ``evaluation`` settings (no retraining)."""
     import copy
 
     other = copy.copy(model)
     other.config = model.config.model_copy(deep=True)
-    other.config.evaluation.threshold_shrinkage = k
+    for key, value in evaluation.items():
+        setattr(other.config.evaluation, key, value)
     other.thresholds = {}
     return other.calibrate(dev)
 
@@ -121,9 +122,13 @@ def main(argv=None) -> int:
     else:
         models["default"], sources["default"] = get_model("default", args.default_run, DEFAULT_TRANSFORMER, [], work)
     transformer = "tiny" if "tiny" in models else "default"
-    models[f"{transformer}-shrunk"] = shrunk(models[transformer], splits["dev"])
+    models[f"{transformer}-shrunk"] = recalibrated(models[transformer], splits["dev"], threshold_shrinkage=5.0)
     sources[f"{transformer}-shrunk"] = {"note": f"{transformer} with thresholds re-tuned on dev, shrinkage 5"}
-    models["tfidf-shrunk"] = shrunk(models["tfidf"], splits["dev"])
+    flip = not models[transformer].config.evaluation.rule_prior
+    variant = f"{transformer}{'+rule-prior' if flip else '-no-rule-prior'}"
+    models[variant] = recalibrated(models[transformer], splits["dev"], rule_prior=flip)
+    sources[variant] = {"note": f"{transformer} re-calibrated on dev with evaluation.rule_prior={str(flip).lower()}"}
+    models["tfidf-shrunk"] = recalibrated(models["tfidf"], splits["dev"], threshold_shrinkage=5.0)
     sources["tfidf-shrunk"] = {"note": "tfidf with thresholds re-tuned on dev, shrinkage 5"}
     if args.random_run or not (args.quick or args.no_random):
         models["default-random-init"], sources["default-random-init"] = get_model(

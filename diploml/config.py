@@ -228,6 +228,9 @@ class EvaluationConfig(Section):
     threshold_shrinkage: float = Field(
         0.0, ge=0, description="pull per-label thresholds toward the task's one best threshold: "
         "(n_pos * t_label + k * t_task) / (n_pos + k); 0 keeps per-label thresholds")
+    rule_prior: bool = Field(
+        False, description="combine the model's probabilities with the rule baseline's by a small logistic "
+        "regression per task fitted on dev (the rules generalise to real text); saved as rule_prior.safetensors")
     seeds_dir: str | None = Field("seeds", description="folder of seed .txt files with labels.jsonl")
     batch_size: int = 16
 

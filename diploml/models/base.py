@@ -23,9 +23,11 @@ from diploml.evaluation.metrics import (
     tune_mentions_threshold,
     tune_thresholds,
 )
-from diploml.rundir import RunInfo, model_card_tail, package_versions, read_run, save_model_dir
+from diploml.rundir import RunDirError, RunInfo, model_card_tail, package_versions, read_run, save_model_dir
 from diploml.tasks import Task
 from diploml.text import guard, preprocess
+
+RULE_PRIOR = "rule_prior.safetensors"
 
 
 def derive_regions(probas: dict, tasks: Sequence[Task]) -> np.ndarray:
@@ -158,6 +160,8 @@ class Model:
         self.tasks: list[Task] = self.config.tasks.resolve()
         self.thresholds: dict[str, np.ndarray] = {}
         self.dev_metrics_: Metrics | None = None
+        self.rule_prior = None  # a RulePrior fitted on dev when evaluation.rule_prior
+        self._rules = None
 
     def prepare(self, text: str) -> str:
         """The text the model reads: the config's preprocessing (normalise, clean, segment)."""
@@ -199,9 +203,16 @@ class Model:
         dev = [a for a in as_articles(dev) if a.labels]
         if not dev:
             return self
-        probas = self.predict_proba([a.full_text for a in dev])
         gold = [a.labels for a in dev]
         ev = self.config.evaluation
+        self.rule_prior = None
+        if ev.rule_prior and self.tunable:
+            from diploml.models.prior import RulePrior
+
+            texts = [a.full_text for a in dev]
+            own = self._predict_proba(texts, batch_size=None, progress=False)
+            self.rule_prior = RulePrior.fit(self.tasks, gold, own, self._rule_probas(texts))
+        probas = self.predict_proba([a.full_text for a in dev])
         if self.tunable and ev.tune_thresholds:
             for t in self.tasks:
                 if not all(t.name in g for g in gold) or (t.name == "regions" and self.regions_from_partners):
@@ -242,13 +253,26 @@ class Model:
                       progress: bool = False) -> dict:
         """Per-task probabilities: softmax rows (single-label), independent per-label scores (multi-label),
         ``{code: probability}`` per article (mentions). Derived regions are filled in from the partners."""
-        probas = self._predict_proba(check_texts(texts), batch_size=batch_size, progress=progress)
+        texts = check_texts(texts)
+        probas = self._predict_proba(texts, batch_size=batch_size, progress=progress)
+        if self.rule_prior is not None:
+            probas = self.rule_prior.apply(self.tasks, probas, self._rule_probas(texts))
         if self.regions_from_partners:
             probas["regions"] = derive_regions(probas, self.tasks)
         return probas
 
     def _predict_proba(self, texts: list[str], *, batch_size: int | None, progress: bool) -> dict:
         raise NotImplementedError
+
+    def _rule_probas(self, texts: list[str]) -> dict:
+        """The rule baseline's scores of ``texts`` (the bundled lexicons), the prior of ``rule_prior``."""
+        if self._rules is None:
+            from diploml.config import RunConfig
+            from diploml.models.rules import RuleClassifier
+
+            self._rules = RuleClassifier(RunConfig(model={"type": "rules"}, preprocess=self.config.preprocess,
+                                                   tasks=self.config.tasks))
+        return self._rules._predict_proba(texts, batch_size=None, progress=False)
 
     def explain(self, text: str, task: str, label: str) -> dict | None:
         """Evidence for one decision beyond partner mentions (the transformer's best window); None if none."""
@@ -276,7 +300,16 @@ class Model:
     def save(self, path: str | Path) -> Path:
         """Write a self-describing run directory (see ``diploml.rundir``); the manifest goes last."""
         self._check_fitted()
-        return save_model_dir(path, self, write_files=self._write_files, card=self.model_card(),
+
+        def write_files(folder: Path) -> None:
+            self._write_files(folder)
+            if self.rule_prior is not None:
+                from safetensors.numpy import save_file
+
+                save_file({k: np.ascontiguousarray(v) for k, v in self.rule_prior.arrays.items()},
+                          str(folder / RULE_PRIOR))
+
+        return save_model_dir(path, self, write_files=write_files, card=self.model_card(),
                               versions=package_versions(self.version_packages), extra_json=self._extra_json())
 
     def _check_fitted(self) -> None:
@@ -295,4 +328,12 @@ class Model:
         self.tasks = run.tasks
         self.thresholds = run.thresholds
         self.dev_metrics_ = Metrics.from_dict(run.dev_metrics)
+        if (run.path / RULE_PRIOR).is_file():
+            from safetensors.numpy import load_file
+
+            from diploml.models.prior import RulePrior
+
+            self.rule_prior = RulePrior(load_file(str(run.path / RULE_PRIOR)))
+        elif self.config.evaluation.rule_prior and self.tunable:
+            raise RunDirError(f"{run.path}: incomplete run directory, {RULE_PRIOR} is missing")
         return self
