@@ -267,11 +267,10 @@ class Model:
     def _rule_probas(self, texts: list[str]) -> dict:
         """The rule baseline's scores of ``texts`` (the bundled lexicons), the prior of ``rule_prior``."""
         if self._rules is None:
-            from diploml.config import RunConfig
-            from diploml.models.rules import RuleClassifier
+            from diploml.registry import build  # by name: the rules are a model type built on this module
 
-            self._rules = RuleClassifier(RunConfig(model={"type": "rules"}, preprocess=self.config.preprocess,
-                                                   tasks=self.config.tasks))
+            self._rules = build(RunConfig(model={"type": "rules"}, preprocess=self.config.preprocess,
+                                          tasks=self.config.tasks))
         return self._rules._predict_proba(texts, batch_size=None, progress=False)
 
     def explain(self, text: str, task: str, label: str) -> dict | None:
