@@ -24,19 +24,36 @@ OUT = ROOT / "diploml" / "resources" / "corpus"
 FIELDS = ("id", "title", "text", "date", "topic", "partners", "regions", "sectors", "event", "split", "traits",
           "note")
 SOURCES = ("part_*.jsonl", "v2_*.jsonl")
+# Corpus v2 keeps at least this many articles; the shortest corpus-v1 articles (part_*.jsonl: short,
+# templated, title cues) beyond it are retired, so the corpus is shaped like published articles.
+TARGET = 1500
 
 
 def source_files(src: Path = ROOT / "data_src") -> list[Path]:
     return [p for pattern in SOURCES for p in sorted(src.glob(pattern))]
 
 
+def retire_short_v1(records: list[dict], target: int) -> tuple[list[dict], list[str]]:
+    """Drop the shortest corpus-v1 articles (those without an ``event`` key) while more than ``target`` remain.
+
+    Deterministic: by word count, then id. Corpus-v2 articles (with ``event``) are never dropped.
+    """
+    v1 = sorted((r for r in records if not r.get("event")), key=lambda r: (len(r["text"].split()), r["id"]))
+    drop = {r["id"] for r in v1[:max(0, min(len(v1), len(records) - target))]}
+    return [r for r in records if r["id"] not in drop], sorted(drop)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="merge data_src/ into the bundled corpus, with event-grouped splits")
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
+    parser.add_argument("--target", type=int, default=TARGET,
+                        help="keep at least this many articles, retiring the shortest corpus-v1 ones beyond it")
     args = parser.parse_args(argv)
     records = []
     for part in source_files():
         records.extend(read_jsonl(part))
+    records, retired = retire_short_v1(records, args.target)
+    print(f"retired {len(retired)} of the shortest corpus-v1 articles (kept {len(records)}, target {args.target})")
     groups = event_groups(records)
     split_of = assign_splits(records, dev_fraction=0.12, test_fraction=0.17, seed=2026, groups=groups)
     for r in records:
