@@ -40,7 +40,7 @@ def stats(records: list[dict]) -> str:
     n = len(records)
     out = [f"Articles: **{n}** (train {sum(r['split'] == 'train' for r in records)}, "
            f"dev {sum(r['split'] == 'dev' for r in records)}, test {sum(r['split'] == 'test' for r in records)})."]
-    for t in tasks:
+    for t in [t for t in tasks if not t.mentions]:  # partners: open codes, listed below by frequency
         out += ["", f"### {t.name}", "", "| label | all | train | dev | test |", "| --- | --- | --- | --- | --- |"]
         for lab in t.labels:
             tagged = [r for r in records if (lab in r[t.name] if t.multi_label else r[t.name] == lab)]

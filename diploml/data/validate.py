@@ -1,4 +1,4 @@
-"""Corpus validator: schema, labels, partners -> regions, duplicates, split balance, counts.
+"""Corpus validator: schema, labels, partners -> regions, duplicates, events across splits, counts.
 
 Run as ``python -m diploml.data validate FILE [FILE ...]``; exits 1 on any violation.
 """
@@ -11,11 +11,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from diploml.regions import regions_of
+from diploml.data.events import crossing_groups, event_groups
+from diploml.partners.regions import regions_of
 from diploml.tasks import DEFAULT_SCHEMA, Task, load_task_schema
 
 REQUIRED = {"id": str, "title": str, "text": str, "topic": str, "partners": list, "regions": list, "sectors": list}
-OPTIONAL = {"split": str, "note": str, "traits": list, "date": str, "silver": bool}
+OPTIONAL = {"split": str, "note": str, "traits": list, "date": str, "silver": bool, "event": str}
 SPLITS = ("train", "dev", "test")
 # Tags a corpus writer may attach, counted in the data card (see docs/annotation traits).
 TRAITS = (
@@ -138,6 +139,7 @@ def validate_records(records: list[dict], tasks: list[Task] | None = None, *, se
             if t not in TRAITS:
                 rep.errors.append(f"{label}: unknown trait {t!r} (known: {', '.join(TRAITS)})")
         counts["traits"].update(rec.get("traits", []))
+    _check_event_splits(records, rep)
     for a, b, j in near_duplicates(texts, near_dup_threshold):
         rep.errors.append(f"near-duplicate articles {a!r} and {b!r} (5-gram Jaccard {j})")
     if seeds:
@@ -145,6 +147,16 @@ def validate_records(records: list[dict], tasks: list[Task] | None = None, *, se
             rep.errors.append(f"article {a!r} overlaps seed {b!r} (5-gram Jaccard {j})")
     rep.counts = counts
     return rep
+
+
+def _check_event_splits(records: list[dict], rep: Report) -> None:
+    """Error for every event group (``diploml.data.events``) whose articles sit in more than one split."""
+    usable = [r for r in records if isinstance(r.get("id"), str) and isinstance(r.get("partners"), list)]
+    if not any(r.get("split") for r in usable):
+        return
+    for gid, by_split in crossing_groups(usable, event_groups(usable)).items():
+        where = "; ".join(f"{s}: {', '.join(ids)}" for s, ids in sorted(by_split.items()))
+        rep.errors.append(f"event group {gid!r} crosses splits ({where})")
 
 
 def format_counts(rep: Report, tasks: list[Task] | None = None) -> str:
