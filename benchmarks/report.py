@@ -19,6 +19,7 @@ from common import RESULTS, ROOT  # noqa: E402
 from diploml.evaluation.reports import _plt, save_figure  # noqa: E402
 
 NOTES = RESULTS / "notes.md"
+RAY = RESULTS / "ray.md"
 TASK_COLS = [("topic", "accuracy"), ("topic", "macro_f1"), ("regions", "micro_f1"), ("regions", "macro_f1"),
              ("sectors", "micro_f1"), ("sectors", "macro_f1"), ("partners", "micro_f1"), ("partners", "macro_f1")]
 # The targets on real text (#11).
@@ -259,6 +260,8 @@ def main(argv=None) -> int:
     for name, fn in sections.items():
         lines += fn(parts[name]) if parts[name] else [f"## {name}", "", "Not run.", ""]
         lines.append("")
+    if RAY.is_file():  # written by hand from benchmarks/bench_ray.py's output (results/ray.json)
+        lines += [RAY.read_text("utf-8").strip(), ""]
     if first:
         lines += machine_section(first["machine"])
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines).rstrip() + "\n", "utf-8")
