@@ -71,6 +71,30 @@ def verdict(summary: dict, candidate: str, others: list[str]) -> list[dict]:
     return out
 
 
+def cached(model):
+    """Memoise ``model``'s own probabilities per text, so that re-calibrated copies (which share the
+    instance attributes) evaluate without another forward pass."""
+    import numpy as np
+
+    cache: dict[str, dict] = {}
+    inner = model._predict_proba
+
+    def _predict_proba(texts, *, batch_size=None, progress=False):
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            p = inner(missing, batch_size=batch_size, progress=progress)
+            for i, t in enumerate(missing):
+                cache[t] = {k: v[i] for k, v in p.items()}
+        if not texts:
+            return inner([], batch_size=batch_size, progress=progress)
+        rows = [cache[t] for t in texts]
+        return {k: ([r[k] for r in rows] if isinstance(rows[0][k], dict) else np.stack([r[k] for r in rows]))
+                for k in rows[0]}
+
+    model._predict_proba = _predict_proba
+    return model
+
+
 def recalibrated(model, dev, **evaluation):
     """A copy of ``model`` re-calibrated on ``dev`` with other ``evaluation`` settings (no retraining)."""
     import copy
@@ -122,6 +146,8 @@ def main(argv=None) -> int:
     else:
         models["default"], sources["default"] = get_model("default", args.default_run, DEFAULT_TRANSFORMER, [], work)
     transformer = "tiny" if "tiny" in models else "default"
+    cached(models[transformer])
+    cached(models["tfidf"])
     models[f"{transformer}-shrunk"] = recalibrated(models[transformer], splits["dev"], threshold_shrinkage=5.0)
     sources[f"{transformer}-shrunk"] = {"note": f"{transformer} with thresholds re-tuned on dev, shrinkage 5"}
     flip = not models[transformer].config.evaluation.rule_prior
