@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -196,3 +197,36 @@ def test_hub_and_gpu_configs_build_with_a_tiny_stand_in(name):
     out = model(ids, torch.ones_like(ids), torch.ones(1, 1))
     assert out["topic"].shape == (1, 8) and out["sectors"].shape == (1, 16)
     assert cfg.training.precision in ("auto", "fp32", "bf16", "fp16")
+
+
+def test_a_format_1_run_directory_still_loads(tmp_path):
+    """diploml 0.1 wrote a tfidf section and training.max_windows into every config.yaml and no fingerprint."""
+    import json
+
+    import yaml
+
+    import diploml
+    from diploml.data import Article
+
+    from .conftest import tiny_config
+
+    arts = [Article(id=str(i), text=f"Hà Nội hợp tác {i}", labels={"topic": t})
+            for i, t in enumerate(["visit", "meeting"] * 4)]
+    cfg = tiny_config(tmp_path, tasks={"include": "[topic]"}, training={"epochs": 1, "eval_strategy": "no"})
+    run = diploml.DiploClassifier(cfg).fit(arts).save(tmp_path / "run")
+    probas = diploml.load(run).predict_proba(["Hà Nội hợp tác"])["topic"]
+    raw = yaml.safe_load((run / "config.yaml").read_text())
+    raw["tfidf"] = {"C": 4.0, "word_ngrams": [1, 2]}
+    raw["training"]["max_windows"] = raw["training"].pop("train_windows")
+    (run / "config.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True))
+    manifest = json.loads((run / "diploml.json").read_text())
+    manifest.pop("config_sha256")
+    manifest["format_version"] = 1
+    (run / "diploml.json").write_text(json.dumps(manifest))
+    old = diploml.load(run)
+    assert old.config.training.train_windows == raw["training"]["max_windows"]
+    np.testing.assert_array_equal(old.predict_proba(["Hà Nội hợp tác"])["topic"], probas)
+    # the same keys in a config file are an error that says where they went
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True))
+    with pytest.raises(diploml.ConfigError, match="tfidf: the TF-IDF settings now live in the model section"):
+        diploml.load_config(tmp_path / "old.yaml")
