@@ -241,6 +241,15 @@ class Model:
         return results
 
     @property
+    def model_tasks(self) -> list[Task]:
+        """The tasks with a head (or lexicon) of their own: derived regions have none."""
+        return [t for t in self.tasks if not (t.name == "regions" and self.regions_from_partners)]
+
+    @property
+    def mentions_task(self) -> Task | None:
+        return next((t for t in self.model_tasks if t.mentions), None)
+
+    @property
     def regions_from_partners(self) -> bool:
         """Whether regions follow from the predicted partners (see ``tasks.regions_from``)."""
         return self.config.tasks.derived_regions(self.tasks)

@@ -36,7 +36,7 @@ from safetensors.numpy import load_file, save_file
 from sklearn.linear_model import LogisticRegression
 
 from diploml.models.base import Model
-from diploml.models.tfidf import LinearHead
+from diploml.models.tfidf import LinearHead, heads_from_arrays, heads_to_arrays
 from diploml.models.transformer.inputs import WindowCollator, encode_article
 from diploml.rundir import RunDirError, RunInfo, dump_json, model_card_tail, read_json
 
@@ -86,15 +86,6 @@ class EmbedLRClassifier(Model):
     def prepare(self, text: str) -> str:
         """The exact text the encoder sees (preprocessing plus the encoder's prefix)."""
         return self.config.model.text_prefix + super().prepare(text)
-
-    @property
-    def model_tasks(self):
-        """The tasks with a head of their own (derived regions have none)."""
-        return [t for t in self.tasks if not (t.name == "regions" and self.regions_from_partners)]
-
-    @property
-    def mentions_task(self):
-        return next((t for t in self.model_tasks if t.mentions), None)
 
     # ---- the frozen encoder ---------------------------------------------------------------
     def _build_encoder(self):
@@ -275,16 +266,7 @@ class EmbedLRClassifier(Model):
 
     # ---- persistence ----------------------------------------------------------------------
     def _write_files(self, folder: Path) -> None:
-        arrays = {}
-        for task in self.model_tasks:
-            heads = self.heads[task.name]
-            for j, h in enumerate(heads if isinstance(heads, list) else [heads]):
-                key = f"head.{task.name}.{j}" if isinstance(heads, list) else f"head.{task.name}"
-                arrays[f"{key}.coef"] = h.coef
-                arrays[f"{key}.intercept"] = h.intercept
-                arrays[f"{key}.classes"] = h.classes
-        # safetensors writes the raw buffer: Fortran-ordered arrays (sklearn coef_) must be made C-ordered
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(folder / ARRAYS))
+        save_file(heads_to_arrays(self.heads), str(folder / ARRAYS))
         self.encoder.config.save_pretrained(folder / "encoder")
         self.tokenizer.save_pretrained(folder / "tokenizer")
         m = self.config.model
@@ -338,14 +320,7 @@ class EmbedLRClassifier(Model):
         except (SafetensorError, OSError) as e:
             raise RunDirError(f"{path / ARRAYS}: unreadable ({e})") from None
 
-        def head(key: str) -> LinearHead:
-            try:
-                return LinearHead(arrays[f"{key}.coef"], arrays[f"{key}.intercept"], arrays[f"{key}.classes"])
-            except KeyError:
-                raise RunDirError(f"{path / ARRAYS}: no arrays for {key}") from None
-
-        self.heads = {t.name: ([head(f"head.{t.name}.{j}") for j in range(len(t.labels))] if t.multi_label
-                               else head(f"head.{t.name}")) for t in self.model_tasks}
+        self.heads = heads_from_arrays(arrays, self.model_tasks, path / ARRAYS)
         return self
 
     def model_card(self) -> str:

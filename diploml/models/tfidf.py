@@ -67,6 +67,29 @@ class LinearHead:
         return e / e.sum(1, keepdims=True)
 
 
+def heads_to_arrays(heads: dict[str, LinearHead | list[LinearHead]]) -> dict[str, np.ndarray]:
+    """Linear heads as named arrays (``head.<task>[.<label>].coef|intercept|classes``), C-ordered for safetensors
+    (which writes the raw buffer: scikit-learn's Fortran-ordered coefficients would be read back transposed)."""
+    arrays = {}
+    for name, head in heads.items():
+        for j, h in enumerate(head if isinstance(head, list) else [head]):
+            key = f"head.{name}.{j}" if isinstance(head, list) else f"head.{name}"
+            arrays[f"{key}.coef"], arrays[f"{key}.intercept"], arrays[f"{key}.classes"] = h.coef, h.intercept, h.classes
+    return {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+
+
+def heads_from_arrays(arrays: dict[str, np.ndarray], tasks, where) -> dict[str, LinearHead | list[LinearHead]]:
+    """The inverse of ``heads_to_arrays`` for ``tasks`` (one head per label of a multi-label task)."""
+    def head(key: str) -> LinearHead:
+        try:
+            return LinearHead(arrays[f"{key}.coef"], arrays[f"{key}.intercept"], arrays[f"{key}.classes"])
+        except KeyError:
+            raise RunDirError(f"{where}: no arrays for {key}") from None
+
+    return {t.name: ([head(f"head.{t.name}.{j}") for j in range(len(t.labels))] if t.multi_label
+                     else head(f"head.{t.name}")) for t in tasks}
+
+
 def candidate_rows(prepared: list[str]) -> tuple[list[tuple[int, str]], list[str], np.ndarray]:
     """Partner candidates of prepared texts as rows: (article index, code), a context string per row (the
     text around its first mentions, the name itself masked so the model learns the role, not the country)
@@ -199,17 +222,8 @@ class TfidfClassifier(Model):
         for name, v in vectorizers:
             arrays[f"idf.{name}"] = v.idf_.astype(np.float64)
             vocab[name] = {term: int(i) for term, i in v.vocabulary_.items()}
-        for task in self.tasks:
-            if task.name not in self.heads:
-                continue
-            heads = self.heads[task.name]
-            for j, h in enumerate(heads if isinstance(heads, list) else [heads]):
-                key = f"head.{task.name}.{j}" if isinstance(heads, list) else f"head.{task.name}"
-                arrays[f"{key}.coef"] = h.coef
-                arrays[f"{key}.intercept"] = h.intercept
-                arrays[f"{key}.classes"] = h.classes
-        # safetensors writes the raw buffer: Fortran-ordered arrays (sklearn coef_) must be made C-ordered
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(folder / ARRAYS))
+        arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()} | heads_to_arrays(self.heads)
+        save_file(arrays, str(folder / ARRAYS))
         (folder / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
 
     @classmethod
@@ -234,19 +248,11 @@ class TfidfClassifier(Model):
             v.idf_ = arrays[f"idf.{name}"]
             self.vectorizers.append((name, v))
 
-        def head(key: str) -> LinearHead:
-            try:
-                return LinearHead(arrays[f"{key}.coef"], arrays[f"{key}.intercept"], arrays[f"{key}.classes"])
-            except KeyError:
-                raise RunDirError(f"{path / ARRAYS}: no arrays for {key}") from None
-
         if "context" in vocab:
             params = {**self._vectorizer_params()["word"], "max_features": 50_000}
             self.context_vectorizer = TfidfVectorizer(**params, vocabulary=vocab["context"])
             self.context_vectorizer.idf_ = arrays["idf.context"]
-        self.heads = {t.name: ([head(f"head.{t.name}.{j}") for j in range(len(t.labels))] if t.multi_label
-                               else head(f"head.{t.name}")) for t in self.tasks
-                      if not (t.name == "regions" and self.regions_from_partners)}
+        self.heads = heads_from_arrays(arrays, self.model_tasks, path / ARRAYS)
         return self
 
     def model_card(self) -> str:

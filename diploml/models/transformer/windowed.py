@@ -24,15 +24,6 @@ class WindowedClassifier(Model):
         """The exact text the encoder sees (preprocessing plus the encoder's prefix); same in training and use."""
         return self.config.model.text_prefix + super().prepare(text)
 
-    @property
-    def model_tasks(self):
-        """The tasks with a head of their own (derived regions have none)."""
-        return [t for t in self.tasks if not (t.name == "regions" and self.regions_from_partners)]
-
-    @property
-    def mentions_task(self):
-        return next((t for t in self.model_tasks if t.mentions), None)
-
     def encode(self, text: str, article_id: str | None = None) -> dict:
         """Token windows of one raw text (up to ``model.max_windows``) and, with a partners task, its
         candidates and their token positions (the gazetteer runs on the same preprocessed text)."""
