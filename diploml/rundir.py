@@ -68,9 +68,12 @@ def read_json(path: Path, *, required: bool = False):
         raise RunDirError(f"{path}: corrupt JSON ({getattr(e, 'msg', e)})") from None
 
 
-def config_fingerprint(cfg: RunConfig) -> str:
-    """SHA-256 of the resolved config: a saved run whose config.yaml was edited no longer matches it."""
-    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()
+def config_fingerprint(cfg: RunConfig | dict) -> str:
+    """SHA-256 of a config as written to config.yaml: a saved run whose config.yaml was edited no longer
+    matches it. On load it is computed from the file's own mapping, before defaults are filled in, so a key
+    that a later diploml adds (with a default) does not make older run directories look edited."""
+    data = cfg.to_dict() if isinstance(cfg, RunConfig) else cfg
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def write_manifest(path: Path, model_type: str, **extra) -> None:
@@ -191,7 +194,7 @@ def read_run(path: str | Path) -> RunInfo:
         raise RunDirError(f"{path}: {MANIFEST} says model_type {model_type!r} but config.yaml says "
                           f"{cfg.model.type!r}")
     expected = info.get("config_sha256")
-    if expected and expected != config_fingerprint(cfg):
+    if expected and expected != config_fingerprint(raw):
         raise RunDirError(f"{cfg_file} was edited after training (its fingerprint no longer matches {MANIFEST}); "
                           "the weights were trained with the original settings: restore it or retrain")
     maps = read_json(path / "label_maps.json")

@@ -305,3 +305,17 @@ def test_predict_file_on_random_csv(tmp_path_factory, rows):
     predict_file(FakeModel(), src, out, progress=False)
     assert src.read_bytes() == before
     assert len(out.read_text("utf-8").split("\n")[:-1]) == len(list(csv.reader(io.StringIO(buf.getvalue())))) - 1
+
+
+def test_fingerprint_is_of_the_file_as_written(tiny_run):
+    """Loading hashes config.yaml's own mapping, so keys a later diploml adds (with defaults) do not make
+    an older run directory look edited."""
+    import yaml
+
+    from diploml import rundir
+
+    manifest = json.loads((tiny_run / "diploml.json").read_text())
+    raw = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    assert rundir.config_fingerprint(raw) == manifest["config_sha256"]
+    raw["evaluation"].pop("rule_prior")  # as if written before the key existed
+    assert rundir.config_fingerprint(raw) != manifest["config_sha256"]
