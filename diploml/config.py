@@ -231,6 +231,8 @@ class EvaluationConfig(Section):
     rule_prior: bool = Field(
         False, description="combine the model's probabilities with the rule baseline's by a small logistic "
         "regression per task fitted on dev (the rules generalise to real text); saved as rule_prior.safetensors")
+    rule_prior_tasks: list[str] | None = Field(
+        None, description="the tasks the rule prior combines (default: every task the rules score)")
     seeds_dir: str | None = Field("seeds", description="folder of seed .txt files with labels.jsonl")
     batch_size: int = 16
 

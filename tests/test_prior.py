@@ -49,3 +49,10 @@ def test_rule_prior_is_saved_and_loaded(tmp_path):
     (path / "rule_prior.safetensors").unlink()
     with pytest.raises(ValueError, match="rule_prior.safetensors is missing"):
         diploml.load(path)
+
+
+def test_rule_prior_tasks_limit_the_combination():
+    cfg = diploml.load_config("configs/tfidf.yaml", ["evaluation.rule_prior=true",
+                                                     "evaluation.rule_prior_tasks=[sectors, partners]"])
+    clf = diploml.TfidfClassifier(cfg).fit(easy_articles(), dev=easy_articles("d"))
+    assert sorted({k.split(".")[0] for k in clf.rule_prior.arrays}) == ["partners", "sectors"]

@@ -211,7 +211,8 @@ class Model:
 
             texts = [a.full_text for a in dev]
             own = self._predict_proba(texts, batch_size=None, progress=False)
-            self.rule_prior = RulePrior.fit(self.tasks, gold, own, self._rule_probas(texts))
+            chosen = [t for t in self.tasks if ev.rule_prior_tasks is None or t.name in ev.rule_prior_tasks]
+            self.rule_prior = RulePrior.fit(chosen, gold, own, self._rule_probas(texts))
         probas = self.predict_proba([a.full_text for a in dev])
         if self.tunable and ev.tune_thresholds:
             for t in self.tasks:
