@@ -33,10 +33,9 @@ import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
-from sklearn.linear_model import LogisticRegression
 
 from diploml.models.base import Model
-from diploml.models.tfidf import LinearHead, heads_from_arrays, heads_to_arrays
+from diploml.models.tfidf import LinearHead, fit_binary, heads_from_arrays, heads_to_arrays, linear_model
 from diploml.models.transformer.inputs import WindowCollator, encode_article
 from diploml.rundir import RunDirError, RunInfo, dump_json, model_card_tail, read_json
 
@@ -62,13 +61,6 @@ def numeric_features(mentions, length: int) -> list[float]:
     first = mentions[0].start
     return [float(np.log1p(len(mentions))), first / max(1, length), float(first < 400),
             float(mentions[0].code.startswith("ORG:"))]
-
-
-def contiguous(head: LinearHead) -> LinearHead:
-    """The head with C-ordered arrays (sklearn's ``coef_`` is Fortran-ordered): the same memory layout as after
-    loading, so a loaded model's dense products match the fitted one's bit for bit."""
-    head.coef = np.ascontiguousarray(head.coef)
-    return head
 
 
 class EmbedLRClassifier(Model):
@@ -179,16 +171,6 @@ class EmbedLRClassifier(Model):
         return articles, rows, cand
 
     # ---- training -------------------------------------------------------------------------
-    def _linear(self) -> LogisticRegression:
-        c = self.config.model
-        return LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter,
-                                  random_state=self.random_state)
-
-    def _fit_binary(self, X: np.ndarray, y: np.ndarray) -> LinearHead:
-        if len(y) == 0 or y.min() == y.max():  # never (or always) positive: logistic regression cannot fit
-            return LinearHead.constant(float(y[0]) if len(y) else 0.5, X.shape[1])
-        return contiguous(LinearHead.from_sklearn(self._linear().fit(X, y)))
-
     def _fit(self, train, dev, *, workdir, resume) -> None:
         """Embed the training articles with the frozen encoder, then fit the logistic regressions
         (nothing to checkpoint: ``workdir`` and ``resume`` are not used)."""
@@ -203,15 +185,17 @@ class EmbedLRClassifier(Model):
         for task in self.model_tasks:
             if task.mentions:
                 y = np.array([code in set(gold[i][task.name]) for i, code in rows], dtype=int)
-                self.heads[task.name] = self._fit_binary(cand, y)
+                self.heads[task.name] = fit_binary(cand, y, self.config.model, self.random_state)
                 continue
             yt = task.gold_array(gold)
             if task.multi_label:
-                self.heads[task.name] = [self._fit_binary(emb, yt[:, j]) for j in range(len(task.labels))]
+                self.heads[task.name] = [fit_binary(emb, yt[:, j], self.config.model, self.random_state)
+                                         for j in range(len(task.labels))]
             else:
                 if len(set(yt.tolist())) < 2:
                     raise ValueError(f"task {task.name!r}: training data has a single label")
-                self.heads[task.name] = contiguous(LinearHead.from_sklearn(self._linear().fit(emb, yt)))
+                self.heads[task.name] = LinearHead.from_sklearn(
+                    linear_model(self.config.model, self.random_state).fit(emb, yt))
 
     # ---- prediction -----------------------------------------------------------------------
     def _check_fitted(self):

@@ -44,7 +44,9 @@ class LinearHead:
     """
 
     def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray):
-        self.coef = np.asarray(coef, dtype=np.float64)
+        # C order whatever the source (sklearn's coef_ is Fortran-ordered): the memory layout of a loaded head,
+        # so a fitted model's dense products match the loaded one's bit for bit
+        self.coef = np.ascontiguousarray(coef, dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.classes = np.asarray(classes, dtype=np.int64)
 
@@ -65,6 +67,18 @@ class LinearHead:
         z = z - z.max(1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(1, keepdims=True)
+
+
+def linear_model(c, random_state: int) -> LogisticRegression:
+    """The logistic regression of a model section with ``C``, ``class_weight`` and ``max_iter``."""
+    return LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter, random_state=random_state)
+
+
+def fit_binary(X, y: np.ndarray, c, random_state: int) -> LinearHead:
+    """A binary head; a constant one where ``y`` is never (or always) positive and a regression cannot fit."""
+    if len(y) == 0 or y.min() == y.max():
+        return LinearHead.constant(float(y[0]) if len(y) else 0.5, X.shape[1])
+    return LinearHead.from_sklearn(linear_model(c, random_state).fit(X, y))
 
 
 def heads_to_arrays(heads: dict[str, LinearHead | list[LinearHead]]) -> dict[str, np.ndarray]:
@@ -130,11 +144,6 @@ class TfidfClassifier(Model):
             parts["char"] = {"analyzer": "char_wb", "ngram_range": tuple(c.char_ngrams), **common}
         return parts
 
-    def _linear(self) -> LogisticRegression:
-        c = self.config.model
-        return LogisticRegression(C=c.C, class_weight=c.class_weight, max_iter=c.max_iter,
-                                  random_state=self.random_state)
-
     # ---- training -------------------------------------------------------------------------
     def _fit(self, train, dev, *, workdir, resume) -> None:
         texts = [self.prepare(a.full_text) for a in train]
@@ -142,19 +151,19 @@ class TfidfClassifier(Model):
         features = sparse.hstack([v.fit_transform(texts) for _, v in self.vectorizers]).tocsr()
         gold = [a.labels for a in train]
         self.heads = {}
-        for task in self.tasks:
-            if task.name == "regions" and self.regions_from_partners:
-                continue  # regions follow from the partners
+        for task in self.model_tasks:  # derived regions follow from the partners
             if task.mentions:
                 self.heads[task.name] = self._fit_mentions(texts, [set(g[task.name]) for g in gold])
                 continue
             yt = task.gold_array(gold)
             if task.multi_label:
-                self.heads[task.name] = [self._fit_binary(features, yt[:, j]) for j in range(len(task.labels))]
+                self.heads[task.name] = [fit_binary(features, yt[:, j], self.config.model, self.random_state)
+                                         for j in range(len(task.labels))]
             else:
                 if len(set(yt.tolist())) < 2:
                     raise ValueError(f"task {task.name!r}: training data has a single label")
-                self.heads[task.name] = LinearHead.from_sklearn(self._linear().fit(features, yt))
+                self.heads[task.name] = LinearHead.from_sklearn(
+                    linear_model(self.config.model, self.random_state).fit(features, yt))
 
     def _candidate_features(self, prepared: list[str], fit: bool = False):
         rows, contexts, numeric = candidate_rows(prepared)
@@ -170,12 +179,7 @@ class TfidfClassifier(Model):
         y = np.array([code in gold[i] for i, code in rows], dtype=int)
         if len(y) == 0 or y.min() == y.max():
             return LinearHead.constant(float(y.mean()) if len(y) else 0.5, X.shape[1])
-        return LinearHead.from_sklearn(self._linear().fit(X, y))
-
-    def _fit_binary(self, features, y: np.ndarray) -> LinearHead:
-        if y.min() == y.max():  # label never (or always) seen: logistic regression cannot fit
-            return LinearHead.constant(float(y[0]), features.shape[1])
-        return LinearHead.from_sklearn(self._linear().fit(features, y))
+        return LinearHead.from_sklearn(linear_model(self.config.model, self.random_state).fit(X, y))
 
     # ---- prediction -----------------------------------------------------------------------
     def _check_fitted(self):
