@@ -150,6 +150,7 @@ class _Lock:
     """An exclusive lock file beside the output, held while a job writes it."""
 
     def __init__(self, output: Path):
+        self.output = output
         self.path = output.with_name(f".{output.name}.lock")
         self.fh = None
 
@@ -161,7 +162,7 @@ class _Lock:
             fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self.fh.close()
-            raise OutputError(f"{self.path.with_name(self.path.name[1:-5])} is being written by another job "
+            raise OutputError(f"{self.output} is being written by another job "
                               "(wait for it to finish)") from None
         return self
 
