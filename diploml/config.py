@@ -56,6 +56,10 @@ class TransformerModel(Section):
     freeze_embeddings: bool = False
     freeze_layers: int = Field(0, ge=0, description="freeze the lower N encoder layers")
     trim_vocab: bool = Field(False, description="keep only word pieces used by the training texts")
+    cue_task: str | None = Field(
+        None, description="a multi-label task scored from the cue phrases of its labels (sectors: the rules' "
+        "sectors.yaml): a label is scored from its cue tokens and the article, a label with no cue gets "
+        "probability 0; null: one head over the pooled article")
 
     @model_validator(mode="after")
     def _stride_fits(self):

@@ -113,3 +113,21 @@ def test_train_script_exits_nonzero_naming_the_key(tmp_path, capsys):
     p.write_text("model:\n  nme_or_path: x\n")
     assert mod.main(["--config", str(p)]) == 2
     assert "model.nme_or_path: unknown key" in capsys.readouterr().err
+
+
+def test_cue_task_must_be_a_multi_label_task_with_cues(tmp_path):
+    from diploml.models.transformer.classifier import DiploClassifier
+
+    from .conftest import tiny_config
+
+    with pytest.raises(ConfigError, match="model.cue_task: 'topic' is not a declared multi_label task"):
+        DiploClassifier(tiny_config(tmp_path, model={"cue_task": "topic"}))
+    with pytest.raises(ConfigError, match="model.cue_task: 'sectorz'"):
+        DiploClassifier(tiny_config(tmp_path, model={"cue_task": "sectorz"}))
+    with pytest.raises(ConfigError, match="word_segmentation: none"):
+        DiploClassifier(tiny_config(tmp_path, model={"cue_task": "sectors"},
+                                    preprocess={"word_segmentation": "underthesea"}))
+    inline = config_from_dict({"model": {"cue_task": "mood"}, "tasks": {"schema": None, "definitions": [
+        {"name": "mood", "kind": "multi_label", "labels": ["happy", "sad"]}]}})
+    with pytest.raises(ConfigError, match=r"no cues for the labels \['happy', 'sad'\]"):
+        DiploClassifier(inline)

@@ -23,7 +23,7 @@ def _train_loss(clf, articles):
 
 @pytest.mark.parametrize("task", ["topic", "sectors"], ids=["single_label", "multi_label"])
 def test_overfit_and_round_trip(tmp_path, task):
-    cfg = tiny_config(tmp_path, tasks={"include": f"[{task}]"},
+    cfg = tiny_config(tmp_path, tasks={"include": f"[{task}]"}, model={"cue_task": "null"},  # the plain head
                       training={"epochs": 60, "batch_size": 4, "learning_rate": 5e-3, "eval_strategy": "no"},
                       evaluation={"tune_thresholds": False})
     articles = easy_articles()
@@ -120,3 +120,67 @@ def test_windows_beyond_the_first_reach_the_loss(tmp_path):
     assert len(clf.windows(arts[0].full_text)) >= 3
     p = clf.predict_proba([a.full_text for a in arts])["topic"]
     assert [clf.tasks[0].labels[i] for i in p.argmax(1)] == [a.labels["topic"] for a in arts]
+
+
+# Sector cues in cooperation and in background: the cue-scored task must learn which is which.
+CUE_ARTICLES = [
+    ("Hai bên nhất trí thúc đẩy hợp tác thương mại và du lịch. Nước chủ nhà có công nghiệp ô tô phát triển.",
+     ["economy_trade", "tourism"]),
+    ("Hai nước tăng cường hợp tác công nghiệp ô tô. Du lịch của nước bạn rất phát triển.", ["industry"]),
+    ("Hai bên bàn về giáo dục, đào tạo và học bổng. Thương mại của nước chủ nhà tăng trưởng.", ["education"]),
+    ("Việt Nam và Lào hợp tác về năng lượng, thương mại và giáo dục.", ["energy", "economy_trade", "education"]),
+]
+
+
+def test_overfit_and_round_trip_cue_scored(tmp_path):
+    """model.cue_task: sectors: a label is scored from its cue tokens, so a cue in a background sentence
+    scores low and a label with no cue has probability 0; save -> load identical; batch equals single."""
+    arts = [diploml.Article(id=f"c{i}", title="", text=text, labels={"sectors": sectors})
+            for i, (text, sectors) in enumerate(CUE_ARTICLES)]
+    cfg = tiny_config(tmp_path, tasks={"include": "[sectors]"}, model={"cue_task": "sectors"},
+                      training={"epochs": 80, "batch_size": 4, "learning_rate": 5e-3, "eval_strategy": "no"},
+                      evaluation={"tune_thresholds": False})
+    clf = DiploClassifier(cfg, random_state=0).fit(arts)
+    assert clf.model.cue_task == "sectors"
+    assert _train_loss(clf, arts) < 0.05
+    texts = [a.full_text for a in arts]
+    probas = clf.predict_proba(texts)["sectors"]
+    labels = clf.tasks[0].labels
+    col = {lab: labels.index(lab) for lab in labels}
+    assert probas[0, col["tourism"]] > 0.9 and probas[0, col["industry"]] < 0.1  # industry: the host's own
+    assert probas[1, col["industry"]] > 0.9 and probas[1, col["tourism"]] < 0.1  # tourism: the partner's own
+    assert probas[2, col["economy_trade"]] < 0.1
+    assert probas[0, col["health"]] < 1e-6  # no cue of health anywhere: not scored
+    metrics = evaluate_probas(clf.tasks, [a.labels for a in arts], {"sectors": probas}, clf.thresholds)
+    assert metrics.tasks["sectors"]["micro_f1"] == pytest.approx(1.0)
+
+    clf.save(tmp_path / "saved")
+    loaded = diploml.load(tmp_path / "saved")
+    assert loaded.config.model.cue_task == "sectors"
+    np.testing.assert_array_equal(loaded.predict_proba(texts)["sectors"], probas)
+    single = np.concatenate([loaded.predict_proba([t])["sectors"] for t in texts])
+    np.testing.assert_allclose(single, probas, atol=1e-5)
+    best = loaded.explain(texts[0], "sectors", "tourism")
+    assert best["probability"] > 0.9 and "du lịch" in best["text"]
+
+
+def test_cues_beyond_the_training_cap_are_not_scored_in_training(tmp_path):
+    """A cue only in a window that training.train_windows drops is not a training candidate (its label would
+    be learnt from an empty span); prediction reads every window and scores it."""
+    filler = " ".join(["Hai bên trao đổi ý kiến."] * 12)
+    art = diploml.Article(id="w", title="", text=f"Hợp tác thương mại. {filler} {filler} Hợp tác du lịch.",
+                          labels={"sectors": ["economy_trade", "tourism"]})
+    cfg = tiny_config(tmp_path, tasks={"include": "[sectors]"}, model={"cue_task": "sectors", "max_length": 32,
+                                                                       "stride": 4},
+                      training={"train_windows": 1})
+    clf = DiploClassifier(cfg, random_state=0)
+    from diploml.models.transformer.encoder import build_encoder
+
+    _, clf.tokenizer = build_encoder(cfg.model, seed=0)
+    enc = clf.encode(art.full_text)
+    sectors = clf.tasks[0].labels
+    assert sorted(sectors[j] for j in enc["cue_labels"]) == ["economy_trade", "tourism"]
+    assert max(w for pos in enc["cue_positions"] for w, _ in pos) >= 2
+    item = clf._items([art], cap=1)[0]
+    assert [sectors[j] for j in item["cue_labels"]] == ["economy_trade"]
+    assert all(w == 0 for pos in item["cue_positions"] for w, _ in pos)

@@ -161,3 +161,22 @@ def test_label_command_on_jsonl(tmp_path):
 def test_label_command_errors(tmp_path, capsys):
     assert main(["label", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o.jsonl")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_cue_spans_are_the_rule_sectors(model):
+    """The spans a cue-scored transformer reads are exactly the cues that make the rules tag a sector."""
+    from diploml.data import load_articles
+    from diploml.models.rules import sector_cue_spans
+
+    arts = load_articles("bundled:tiny_sample")[:60]
+    for a in arts:
+        text = model.prepare(a.full_text)
+        spans = sector_cue_spans(text)
+        assert sorted(spans) == sorted(model.sectors(text)), a.id
+        for label, found in spans.items():
+            assert all(0 <= s < e <= len(text) for s, e in found)
+    text = "Hai bên bàn về môi trường đầu tư và bảo vệ môi trường."
+    spans = sector_cue_spans(text)
+    # "bảo vệ môi trường" and its "môi trường"; not the excluded "môi trường đầu tư" (the investment climate)
+    assert [text[s:e] for s, e in spans["climate_environment"]] == ["bảo vệ môi trường", "môi trường"]
+    assert spans["climate_environment"][0][0] == text.index("bảo vệ")

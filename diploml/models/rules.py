@@ -49,6 +49,38 @@ def _remove(text: str, phrases: Iterable[str]) -> str:
     return text
 
 
+def _lower_same_length(text: str) -> str:
+    # str.lower() may lengthen a few characters (e.g. "İ"); spans must keep the text's offsets
+    low = text.lower()
+    return low if len(low) == len(text) else "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+@lru_cache(maxsize=8)
+def sector_lexicon(rules_dir: str | None = None) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """(cue phrases, excluded phrases) per sector of ``sectors.yaml`` (the bundled one by default)."""
+    path = Path(rules_dir or bundled_rules_dir()) / "sectors.yaml"
+    cfg = yaml.safe_load(path.read_text("utf-8")) or {}
+    cues = {k: tuple(v or ()) for k, v in (cfg.get("sectors") or {}).items()}
+    exclude = {k: tuple(v or ()) for k, v in (cfg.get("exclude") or {}).items()}
+    return cues, exclude
+
+
+def sector_cue_spans(text: str, rules_dir: str | None = None) -> dict[str, list[tuple[int, int]]]:
+    """Character spans of every sector cue in ``text`` (the rule lexicon, exclusions blanked first), per
+    sector; a sector without cue is absent. The rules tag exactly the sectors returned here."""
+    cues, exclude = sector_lexicon(rules_dir)
+    low = _lower_same_length(text)
+    out = {}
+    for label, phrases in cues.items():
+        masked = low
+        for p in exclude.get(label, ()):
+            masked = _phrase_regex(p).sub(lambda m: " " * len(m.group()), masked)
+        spans = sorted({m.span() for p in phrases for m in _phrase_regex(p).finditer(masked)})
+        if spans:
+            out[label] = spans
+    return out
+
+
 class RuleClassifier(Model):
     """Trigger phrases for ``topic``, the gazetteer for ``regions``, keywords for ``sectors``."""
 

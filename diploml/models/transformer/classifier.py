@@ -56,6 +56,11 @@ class DiploClassifier(WindowedClassifier):
             enc["input_ids"] = enc["input_ids"][:cap]
             if "positions" in enc:  # mentions only in the windows kept
                 enc["positions"] = [[(w, p) for w, p in pos if w < len(enc["input_ids"])] for pos in enc["positions"]]
+            if "cue_positions" in enc:  # cues only in the windows kept; a label with none left is not scored
+                kept = [([(w, p) for w, p in pos if w < len(enc["input_ids"])], j)
+                        for pos, j in zip(enc["cue_positions"], enc["cue_labels"], strict=True)]
+                enc["cue_positions"] = [pos for pos, _ in kept if pos]
+                enc["cue_labels"] = [j for pos, j in kept if pos]
             items.append({**enc, **label_targets(a.labels, self.model_tasks, enc.get("candidates"))})
             items[-1].pop("candidates", None)
         return items

@@ -98,6 +98,7 @@ def build_model(encoder, tasks: list[Task], model_cfg: TransformerModel, tasks_c
         dropout=model_cfg.dropout,
         loss_weights=tasks_cfg.loss_weights,
         pos_weights=pos_weights,
+        cue_task=model_cfg.cue_task if any(t.name == model_cfg.cue_task for t in tasks) else None,
     )
 
 

@@ -45,14 +45,17 @@ def window_ids(tokenizer, text: str, max_length: int, stride: int) -> list[list[
 
 
 def encode_article(tokenizer, text: str, *, max_length: int, stride: int, max_windows: int | None = None,
-                   article_id: str | None = None, spans: dict[str, list[tuple[int, int]]] | None = None) -> dict:
+                   article_id: str | None = None, spans: dict[str, list[tuple[int, int]]] | None = None,
+                   cue_spans: dict[str, list[tuple[int, int]]] | None = None) -> dict:
     """Token windows of ``text`` and, for each partner candidate in ``spans`` (code -> character spans in
-    ``text``), the (window, position) pairs of its tokens in every window that holds them.
+    ``text``), the (window, position) pairs of its tokens in every window that holds them; the same for
+    the cue phrases of a cue-scored task in ``cue_spans`` (label -> character spans).
 
-    Returns ``{"input_ids": windows, "candidates": [code, ...], "positions": [[(w, pos), ...], ...]}``
-    (the last two only when ``spans`` is given).
+    Returns ``{"input_ids": windows, "candidates": [code, ...], "positions": [[(w, pos), ...], ...],
+    "cue_labels": [label, ...], "cue_positions": [...]}`` (candidates and cues only when asked for).
     """
-    enc = tokenizer(text, add_special_tokens=False, verbose=False, return_offsets_mapping=spans is not None)
+    with_offsets = spans is not None or cue_spans is not None
+    enc = tokenizer(text, add_special_tokens=False, verbose=False, return_offsets_mapping=with_offsets)
     prefix, suffix = special_affixes(tokenizer)
     windows, starts, body = _windows_of(enc["input_ids"], prefix, suffix, max_length, stride)
     if max_windows is not None and len(windows) > max_windows:
@@ -60,15 +63,19 @@ def encode_article(tokenizer, text: str, *, max_length: int, stride: int, max_wi
                     article_id or "?", len(windows), max_windows)
         windows, starts = windows[:max_windows], starts[:max_windows]
     out = {"input_ids": windows}
-    if spans is None:
-        return out
-    offsets = enc["offset_mapping"]
-    out["candidates"], out["positions"] = [], []
-    for code, code_spans in spans.items():
-        tokens = sorted({i for a, b in code_spans for i, (s, e) in enumerate(offsets) if s < b and e > a})
+
+    def positions(char_spans):
+        tokens = sorted({i for a, b in char_spans for i, (s, e) in enumerate(enc["offset_mapping"]) if s < b and e > a})
         pos = [(w, len(prefix) + i - st) for i in tokens for w, st in enumerate(starts) if st <= i < st + body]
-        out["candidates"].append(code)
-        out["positions"].append(pos[:MAX_POSITIONS])
+        return pos[:MAX_POSITIONS]
+
+    if spans is not None:
+        out["candidates"] = list(spans)
+        out["positions"] = [positions(s) for s in spans.values()]
+    if cue_spans is not None:
+        found = {label: positions(s) for label, s in cue_spans.items()}
+        found = {label: pos for label, pos in found.items() if pos}  # cues cut off by max_windows are not read
+        out["cue_labels"], out["cue_positions"] = list(found), list(found.values())
     return out
 
 
@@ -108,6 +115,8 @@ class WindowCollator:
         batch = {"input_ids": input_ids, "attention_mask": attention, "window_mask": window_mask}
         if "positions" in items[0]:
             batch.update(self._mentions(items, width))
+        if "cue_positions" in items[0]:
+            batch.update(self._cues(items, width))
         for key in items[0]:
             if key.startswith("labels_") and key not in batch:
                 vals = [it[key] for it in items]
@@ -115,18 +124,34 @@ class WindowCollator:
         return batch
 
     @staticmethod
-    def _mentions(items: list[dict], width: int) -> dict[str, torch.Tensor]:
-        """Partner candidates of the batch: flat token indices into (windows x width), their mask, the
-        article of each candidate and, when given, its target (``labels_partners``)."""
-        cands = [(a, pos) for a, it in enumerate(items) for pos in it["positions"]]
-        k = max([len(pos) for _, pos in cands] + [1])
-        index = torch.zeros((len(cands), k), dtype=torch.long)
-        mask = torch.zeros((len(cands), k), dtype=torch.float32)
+    def _flat_positions(items: list[dict], groups: list[tuple[int, list]], width: int):
+        """Flat indices into the batch's (windows x width) token grid, and their mask, per candidate."""
+        k = max([len(pos) for _, pos in groups] + [1])
+        index = torch.zeros((len(groups), k), dtype=torch.long)
+        mask = torch.zeros((len(groups), k), dtype=torch.float32)
         first_window = np.cumsum([0] + [len(it["input_ids"]) for it in items])
-        for c, (a, pos) in enumerate(cands):
+        for c, (a, pos) in enumerate(groups):
             for j, (w, p) in enumerate(pos):
                 index[c, j] = (first_window[a] + w) * width + p
                 mask[c, j] = 1.0
+        return index, mask
+
+    @classmethod
+    def _cues(cls, items: list[dict], width: int) -> dict[str, torch.Tensor]:
+        """Cue candidates of the batch (a label whose cue occurs in an article): token indices, mask,
+        article and label index of each (``cue_labels`` hold label indices here)."""
+        cands = [(a, pos) for a, it in enumerate(items) for pos in it["cue_positions"]]
+        index, mask = cls._flat_positions(items, cands, width)
+        return {"cue_index": index, "cue_mask": mask,
+                "cue_article": torch.tensor([a for a, _ in cands], dtype=torch.long),
+                "cue_label": torch.tensor([j for it in items for j in it["cue_labels"]], dtype=torch.long)}
+
+    @classmethod
+    def _mentions(cls, items: list[dict], width: int) -> dict[str, torch.Tensor]:
+        """Partner candidates of the batch: flat token indices into (windows x width), their mask, the
+        article of each candidate and, when given, its target (``labels_partners``)."""
+        cands = [(a, pos) for a, it in enumerate(items) for pos in it["positions"]]
+        index, mask = cls._flat_positions(items, cands, width)
         out = {"mention_index": index, "mention_mask": mask,
                "candidate_article": torch.tensor([a for a, _ in cands], dtype=torch.long)}
         if "labels_partners" in items[0]:

@@ -10,6 +10,13 @@ token positions (its mentions, in every window that holds them), given as flat i
 (windows x tokens) grid (``mention_index``, ``mention_mask``) and the article it belongs to
 (``candidate_article``); its vector (mean of its tokens' states) joined with its article's vector
 goes through a linear layer to one logit.
+
+A *cue-scored* multi-label task (``cue_task``, sectors) is read the same way: its candidates are the
+labels whose cue phrases occur in the article (``cue_index``/``cue_mask`` over the cue tokens,
+``cue_article``, ``cue_label``); the cue vector joined with the article vector gives one logit per label
+(a linear layer with a column per label), and a label without cue gets ``NO_CUE_LOGIT`` (probability ~0).
+The loss is over the candidates only: the model learns when a cue names cooperation, not how often a
+sector occurs.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+NO_CUE_LOGIT = -30.0  # a label with no cue in the article: sigmoid ~1e-13
 
 
 class MultiTaskClassifier(nn.Module):
@@ -30,8 +39,10 @@ class MultiTaskClassifier(nn.Module):
         dropout: float = 0.1,
         loss_weights: dict[str, float] | None = None,
         pos_weights: dict[str, torch.Tensor] | None = None,
+        cue_task: str | None = None,
     ):
-        """``tasks``: (name, kind, n_labels) with kind ``single_label``, ``multi_label`` or ``mentions``."""
+        """``tasks``: (name, kind, n_labels) with kind ``single_label``, ``multi_label`` or ``mentions``;
+        ``cue_task``: a multi-label task scored from its cue phrases (see the module docstring)."""
         super().__init__()
         self.encoder = encoder
         self.tasks = [(name, kind, n) for name, kind, n in tasks]
@@ -40,8 +51,13 @@ class MultiTaskClassifier(nn.Module):
         self.loss_weights = dict(loss_weights or {})
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
-        self.heads = nn.ModuleDict({name: nn.Linear(2 * hidden, 1) if kind == "mentions" else nn.Linear(hidden, n)
-                                    for name, kind, n in self.tasks})
+        kinds = {name: kind for name, kind, _ in self.tasks}
+        if cue_task is not None and kinds.get(cue_task) != "multi_label":
+            raise ValueError(f"cue_task {cue_task!r} must be a multi_label task; tasks: {kinds}")
+        self.cue_task = cue_task
+        self.heads = nn.ModuleDict({
+            name: nn.Linear(2 * hidden, 1) if kind == "mentions" else nn.Linear(2 * hidden, n) if name == cue_task
+            else nn.Linear(hidden, n) for name, kind, n in self.tasks})
         if window_pooling == "attention":
             self.window_scorer = nn.Linear(hidden, 1)
         for name, _kind, n in self.tasks:
@@ -74,24 +90,36 @@ class MultiTaskClassifier(nn.Module):
         """One vector per article: (articles, hidden)."""
         return self.pool(self.token_states(input_ids, attention_mask), attention_mask, window_mask)
 
+    @staticmethod
+    def _spans(hidden: torch.Tensor, index: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean token state of each candidate's positions (flat indices into windows x tokens)."""
+        flat = hidden.reshape(-1, hidden.shape[-1])
+        m = mask.to(hidden.dtype).unsqueeze(-1)
+        return (flat[index] * m).sum(1) / m.sum(1).clamp(min=1.0)
+
     def forward(self, input_ids, attention_mask, window_mask, mention_index=None, mention_mask=None,
-                candidate_article=None, **labels):
+                candidate_article=None, cue_index=None, cue_mask=None, cue_article=None, cue_label=None, **labels):
         """Logits per task (``{task: (articles, n_labels)}``; a mentions task: ``(candidates,)``) and ``loss``
         when ``labels_<task>`` are given."""
         hidden = self.token_states(input_ids, attention_mask)
         article = self.pool(hidden, attention_mask, window_mask)
         z = self.dropout(article)
-        out = {}
-        for name, kind, _ in self.tasks:
-            if kind != "mentions":
+        out, cue_logits = {}, None
+        for name, kind, n in self.tasks:
+            if name == self.cue_task:
+                out[name] = z.new_full((z.shape[0], n), NO_CUE_LOGIT)
+                if cue_index is not None:
+                    joined = torch.cat([self._spans(hidden, cue_index, cue_mask), article[cue_article]], dim=-1)
+                    per_label = self.heads[name](self.dropout(joined))  # (cues, n_labels)
+                    cue_logits = per_label.gather(1, cue_label.unsqueeze(1)).squeeze(1)
+                    out[name] = out[name].index_put((cue_article, cue_label), cue_logits)
+            elif kind != "mentions":
                 out[name] = self.heads[name](z)
             elif mention_index is None:
                 out[name] = z.new_zeros((0,))
             else:
-                flat = hidden.reshape(-1, hidden.shape[-1])
-                m = mention_mask.to(hidden.dtype).unsqueeze(-1)
-                spans = (flat[mention_index] * m).sum(1) / m.sum(1).clamp(min=1.0)
-                joined = torch.cat([spans, article[candidate_article]], dim=-1)
+                joined = torch.cat([self._spans(hidden, mention_index, mention_mask), article[candidate_article]],
+                                   dim=-1)
                 out[name] = self.heads[name](self.dropout(joined)).squeeze(-1)
         losses = []
         for name, kind, _ in self.tasks:
@@ -104,6 +132,12 @@ class MultiTaskClassifier(nn.Module):
                 if y.numel() == 0:
                     continue
                 loss = F.binary_cross_entropy_with_logits(out[name], y.float())
+            elif name == self.cue_task:
+                if cue_logits is None or cue_logits.numel() == 0:
+                    continue  # no cue in the batch: nothing to learn for this task
+                loss = F.binary_cross_entropy_with_logits(
+                    cue_logits, y[cue_article, cue_label].float(),
+                    pos_weight=getattr(self, f"pos_weight_{name}")[cue_label])
             else:
                 loss = F.binary_cross_entropy_with_logits(
                     out[name], y.float(), pos_weight=getattr(self, f"pos_weight_{name}"))

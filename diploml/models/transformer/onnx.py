@@ -39,11 +39,14 @@ INT8 = "model.int8.onnx"
 OPSET = 17
 INPUTS = ["input_ids", "attention_mask", "window_mask"]
 MENTION_INPUTS = ["mention_index", "mention_mask", "candidate_article"]
+CUE_INPUTS = ["cue_index", "cue_mask", "cue_article", "cue_label"]
 
 
 def graph_inputs(model) -> list[str]:
-    """The graph's inputs: windows and their article mask, plus the candidates when there is a mentions task."""
-    return INPUTS + (MENTION_INPUTS if any(kind == "mentions" for _, kind, _ in model.tasks) else [])
+    """The graph's inputs: windows and their article mask, plus the candidates when there is a mentions task
+    and the cues when a task is cue-scored."""
+    return (INPUTS + (MENTION_INPUTS if any(kind == "mentions" for _, kind, _ in model.tasks) else [])
+            + (CUE_INPUTS if model.cue_task else []))
 
 
 class _ProbabilityGraph(nn.Module):
@@ -54,10 +57,11 @@ class _ProbabilityGraph(nn.Module):
         self.model = model
 
     def forward(self, input_ids, attention_mask, window_mask, mention_index=None, mention_mask=None,
-                candidate_article=None):
+                candidate_article=None, cue_index=None, cue_mask=None, cue_article=None, cue_label=None):
         logits = self.model(input_ids=input_ids, attention_mask=attention_mask, window_mask=window_mask,
                             mention_index=mention_index, mention_mask=mention_mask,
-                            candidate_article=candidate_article)
+                            candidate_article=candidate_article, cue_index=cue_index, cue_mask=cue_mask,
+                            cue_article=cue_article, cue_label=cue_label)
         return tuple(self.model.probabilities(logits[name], kind) for name, kind, _ in self.model.tasks)
 
 
@@ -65,11 +69,13 @@ def _example_inputs(clf) -> tuple[torch.Tensor, ...]:
     """Two articles, three windows of unequal length, candidates with 2-3 token positions: no axis is 1, so
     none gets baked in as a constant."""
     pad = clf.tokenizer.pad_token_id
-    long = clf.encode("Hà Nội và Nhật Bản, Lào, Pháp hợp tác thương mại với Nhật Bản. " * 30)
+    long = clf.encode("Hà Nội và Nhật Bản, Lào, Pháp hợp tác thương mại, du lịch với Nhật Bản. " * 30)
     long["input_ids"] = long["input_ids"][:2]
     if "positions" in long:
         long["positions"] = [[(w, p) for w, p in pos if w < 2] for pos in long["positions"]]
-    items = [long, clf.encode("Bộ trưởng Hàn Quốc điện đàm với Australia.")]
+    if "cue_positions" in long:
+        long["cue_positions"] = [[(w, p) for w, p in pos if w < 2] for pos in long["cue_positions"]]
+    items = [long, clf.encode("Bộ trưởng Hàn Quốc điện đàm với Australia về giáo dục và đầu tư.")]
     batch = WindowCollator(pad)(items)
     return tuple(batch[k] for k in graph_inputs(clf.model))
 
@@ -103,7 +109,9 @@ def export_onnx(run_dir: str | Path, out_dir: str | Path | None = None, int8: bo
     inputs = graph_inputs(clf.model)
     dynamic = {"input_ids": {0: "windows", 1: "tokens"}, "attention_mask": {0: "windows", 1: "tokens"},
                "window_mask": {0: "articles", 1: "windows"}, "mention_index": {0: "candidates", 1: "positions"},
-               "mention_mask": {0: "candidates", 1: "positions"}, "candidate_article": {0: "candidates"}}
+               "mention_mask": {0: "candidates", 1: "positions"}, "candidate_article": {0: "candidates"},
+               "cue_index": {0: "cues", 1: "cue_positions"}, "cue_mask": {0: "cues", 1: "cue_positions"},
+               "cue_article": {0: "cues"}, "cue_label": {0: "cues"}}
     dynamic = {k: v for k, v in dynamic.items() if k in inputs}
     dynamic.update({name: {0: "candidates" if kind == "mentions" else "articles"}
                     for name, kind, _ in clf.model.tasks})
@@ -222,5 +230,5 @@ class OnnxClassifier(WindowedClassifier):
         return self
 
 
-__all__ = ["OnnxClassifier", "BACKENDS", "INPUTS", "MENTION_INPUTS", "export_onnx", "quantize_int8",
+__all__ = ["OnnxClassifier", "BACKENDS", "INPUTS", "MENTION_INPUTS", "CUE_INPUTS", "export_onnx", "quantize_int8",
            "weights_digest"]

@@ -20,6 +20,38 @@ class WindowedClassifier(Model):
     model_type = "transformer"
     tokenizer = None
 
+    def __init__(self, config=None, *, random_state: int | None = None):
+        super().__init__(config, random_state=random_state)
+        self._check_cue_task()
+
+    def _check_cue_task(self) -> None:
+        """``model.cue_task`` must name a declared multi-label task whose labels the sector lexicon covers."""
+        name = self.config.model.cue_task
+        if name is None:
+            return
+        from diploml.config import ConfigError
+        from diploml.models.rules import sector_lexicon
+
+        include = self.config.tasks.include
+        if include is not None and name not in include and name not in {t.name for t in self.tasks}:
+            return  # the task is left out by tasks.include: nothing to score
+        task = next((t for t in self.tasks if t.name == name), None)
+        if task is None or not task.multi_label:
+            raise ConfigError(f"model.cue_task: {name!r} is not a declared multi_label task; declared: "
+                              f"{[t.name for t in self.tasks if t.multi_label]}")
+        missing = [lab for lab in task.labels if lab not in sector_lexicon()[0]]
+        if missing:
+            raise ConfigError(f"model.cue_task: the sector lexicon (rules sectors.yaml) has no cues for the labels "
+                              f"{missing} of task {name!r}")
+        if self.config.preprocess.word_segmentation != "none":
+            raise ConfigError("model.cue_task needs preprocess.word_segmentation: none (the cue phrases are "
+                              "unsegmented words); set model.cue_task: null for segmented text")
+
+    @property
+    def cue_task(self):
+        name = self.config.model.cue_task
+        return next((t for t in self.model_tasks if t.name == name), None) if name else None
+
     def prepare(self, text: str) -> str:
         """The exact text the encoder sees (preprocessing plus the encoder's prefix); same in training and use."""
         return self.config.model.text_prefix + super().prepare(text)
@@ -38,8 +70,19 @@ class WindowedClassifier(Model):
 
             shift = len(m.text_prefix)
             spans = {code: [(x.start + shift, x.end + shift) for x in ms] for code, ms in candidates(body).items()}
-        return encode_article(self.tokenizer, m.text_prefix + body, max_length=m.max_length, stride=m.stride,
-                              max_windows=m.max_windows, article_id=article_id, spans=spans)
+        cue_spans = None
+        cue_task = self.cue_task
+        if cue_task is not None:
+            from diploml.models.rules import sector_cue_spans
+
+            shift = len(m.text_prefix)
+            cue_spans = {label: [(a + shift, b + shift) for a, b in s]
+                         for label, s in sector_cue_spans(body).items() if label in cue_task.labels}
+        enc = encode_article(self.tokenizer, m.text_prefix + body, max_length=m.max_length, stride=m.stride,
+                             max_windows=m.max_windows, article_id=article_id, spans=spans, cue_spans=cue_spans)
+        if cue_task is not None:
+            enc["cue_labels"] = [cue_task.index(label) for label in enc["cue_labels"]]
+        return enc
 
     def windows(self, text: str, article_id: str | None = None) -> list[list[int]]:
         """Token windows of one raw text (up to ``model.max_windows``)."""
@@ -78,9 +121,23 @@ class WindowedClassifier(Model):
 
     def window_probas(self, text: str, task: str = "topic") -> tuple[list[list[int]], np.ndarray]:
         """The windows of ``text`` and each window's own probabilities for ``task`` (windows, labels)."""
-        windows = self.windows(text)
+        enc = self.encode(text)
+        windows = enc["input_ids"]
+
+        def in_window(groups, w, keep_empty):
+            pos = [[(0, p) for v, p in g if v == w] for g in groups]
+            return [g for g in pos if g or keep_empty], [i for i, g in enumerate(pos) if g or keep_empty]
+
         # each window as its own one-window "article": the model's pooling then scores it alone
-        items = [{"input_ids": [w], **({"positions": []} if self.mentions_task else {})} for w in windows]
+        items = []
+        for w, ids in enumerate(windows):
+            item = {"input_ids": [ids]}
+            if "positions" in enc:
+                item["positions"] = in_window(enc["positions"], w, True)[0]
+            if "cue_positions" in enc:
+                item["cue_positions"], kept = in_window(enc["cue_positions"], w, False)
+                item["cue_labels"] = [enc["cue_labels"][i] for i in kept]
+            items.append(item)
         batch = WindowCollator(self.tokenizer.pad_token_id)(items)
         return windows, self._forward(batch)[task]
 
