@@ -163,6 +163,21 @@ def test_overfit_and_round_trip_cue_scored(tmp_path):
     best = loaded.explain(texts[0], "sectors", "tourism")
     assert best["probability"] > 0.9 and "du lịch" in best["text"]
 
+    # the run keeps the lexicon it was trained with: an edit there (not in the bundled copy) is what it reads
+    import yaml
+
+    lex_file = tmp_path / "saved" / "cue_lexicon.yaml"
+    lexicon = yaml.safe_load(lex_file.read_text("utf-8"))
+    lexicon["sectors"]["tourism"] = ["lữ hành"]
+    lex_file.write_text(yaml.safe_dump(lexicon, allow_unicode=True), "utf-8")
+    edited = diploml.load(tmp_path / "saved").predict_proba(texts)["sectors"]
+    assert edited[0, col["tourism"]] < 1e-6 and edited[0, col["economy_trade"]] == probas[0, col["economy_trade"]]
+    lex_file.unlink()
+    from diploml.rundir import RunDirError
+
+    with pytest.raises(RunDirError, match="cue_lexicon.yaml is missing"):
+        diploml.load(tmp_path / "saved")
+
 
 def test_cues_beyond_the_training_cap_are_not_scored_in_training(tmp_path):
     """A cue only in a window that training.train_windows drops is not a training candidate (its label would

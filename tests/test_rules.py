@@ -173,10 +173,35 @@ def test_cue_spans_are_the_rule_sectors(model):
         text = model.prepare(a.full_text)
         spans = sector_cue_spans(text)
         assert sorted(spans) == sorted(model.sectors(text)), a.id
-        for label, found in spans.items():
+        for found in spans.values():
             assert all(0 <= s < e <= len(text) for s, e in found)
     text = "Hai bên bàn về môi trường đầu tư và bảo vệ môi trường."
     spans = sector_cue_spans(text)
     # "bảo vệ môi trường" and its "môi trường"; not the excluded "môi trường đầu tư" (the investment climate)
     assert [text[s:e] for s, e in spans["climate_environment"]] == ["bảo vệ môi trường", "môi trường"]
     assert spans["climate_environment"][0][0] == text.index("bảo vệ")
+
+
+@pytest.mark.parametrize("text, names", [
+    ("Đón đoàn có Bộ trưởng Bộ Nông nghiệp và Phát triển nông thôn Lê Minh Hoan; Thứ trưởng Bộ Ngoại giao Hà Kim",
+     ["Bộ trưởng Bộ Nông nghiệp và Phát triển nông thôn Lê Minh Hoan", "Thứ trưởng Bộ Ngoại giao Hà Kim"]),
+    ("Chủ tịch Quốc hội Trần Thanh Mẫn đã gửi điện mừng.", ["Chủ tịch Quốc hội Trần Thanh Mẫn"]),
+    ("Bộ trưởng Lê Văn A thúc đẩy thương mại với Lào.", ["Bộ trưởng Lê Văn A"]),  # a name takes no lowercase
+    ("các Bộ: Quốc phòng, Công an, Nông nghiệp và Phát triển nông thôn, VCCI",
+     ["Bộ: Quốc phòng, Công an, Nông nghiệp và Phát triển nông thôn, VCCI"]),
+    ("bộ trưởng hai nước bàn về nông nghiệp.", []),  # lowercase: not a name
+])
+def test_title_spans(text, names):
+    from diploml.models.rules import sector_lexicon, title_spans
+
+    covered = set()
+    for a, b in title_spans(text, sector_lexicon()[2]):
+        covered |= set(range(a, b))
+    expected = {i for n in names for i in range(text.index(n), text.index(n) + len(n))}
+    assert covered == expected
+
+
+def test_titles_hide_sector_words_from_the_rules(model):
+    text = model.prepare("Đón Bộ trưởng Giao thông vận tải Renan Filho. Hai bên hợp tác về du lịch.")
+    assert model.sectors(text) == ["tourism"]
+    assert "transport" in model.sectors(model.prepare("Hai bên hợp tác về giao thông vận tải."))

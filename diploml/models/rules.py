@@ -55,21 +55,76 @@ def _lower_same_length(text: str) -> str:
     return low if len(low) == len(text) else "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-@lru_cache(maxsize=8)
-def sector_lexicon(rules_dir: str | None = None) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-    """(cue phrases, excluded phrases) per sector of ``sectors.yaml`` (the bundled one by default)."""
-    path = Path(rules_dir or bundled_rules_dir()) / "sectors.yaml"
-    cfg = yaml.safe_load(path.read_text("utf-8")) or {}
+@lru_cache(maxsize=1)
+def _bundled_sectors() -> dict:
+    return yaml.safe_load((bundled_rules_dir() / "sectors.yaml").read_text("utf-8")) or {}
+
+
+def sector_lexicon(cfg: dict | None = None) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]],
+                                                     tuple[str, ...]]:
+    """(cue phrases, excluded phrases) per sector and the title heads of a parsed ``sectors.yaml`` (the
+    bundled one by default)."""
+    cfg = _bundled_sectors() if cfg is None else cfg
     cues = {k: tuple(v or ()) for k, v in (cfg.get("sectors") or {}).items()}
     exclude = {k: tuple(v or ()) for k, v in (cfg.get("exclude") or {}).items()}
-    return cues, exclude
+    return cues, exclude, tuple(cfg.get("title_heads") or ())
 
 
-def sector_cue_spans(text: str, rules_dir: str | None = None) -> dict[str, list[tuple[int, int]]]:
-    """Character spans of every sector cue in ``text`` (the rule lexicon, exclusions blanked first), per
-    sector; a sector without cue is absent. The rules tag exactly the sectors returned here."""
-    cues, exclude = sector_lexicon(rules_dir)
-    low = _lower_same_length(text)
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*|\S")
+_CONNECTORS = (",", "-", "–", "&", "và")
+
+
+@lru_cache(maxsize=8)
+def _heads_regex(heads: tuple[str, ...]) -> re.Pattern | None:
+    if not heads:
+        return None
+    alts = "|".join(r"\s+".join(map(re.escape, h.split())) for h in sorted(heads, key=len, reverse=True))
+    return re.compile(r"(?<!\w)(?:" + alts + r")(?!\w)\s*:?\s*")
+
+
+def title_spans(text: str, heads: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of office names and titles in cased ``text``: a head (``Bộ``, ``Bộ trưởng``, ``Chủ tịch``...) and
+    the capitalised name after it, e.g. "Bộ Nông nghiệp và Phát triển nông thôn", "Bộ trưởng Giao thông
+    Vận tải Renan Filho", "Chủ tịch Quốc hội Trần Thanh Mẫn".
+
+    A name is a run of components joined by ``,``/``-``/``&``/``và``: a capitalised word followed either by
+    up to three lowercase words (a domain: "Giao thông vận tải") or by more capitalised words (a person's
+    name, after which no lowercase word is taken).
+    """
+    head_re = _heads_regex(tuple(heads))
+    if head_re is None:
+        return []
+    out = []
+    for h in head_re.finditer(text):
+        toks = [(m.group(), m.end()) for m in _TOKEN.finditer(text, h.end(), min(len(text), h.end() + 200))]
+        i, end, prev_cap = 0, None, False
+        while i < len(toks) and toks[i][0][:1].isupper() and toks[i][0][:1].isalpha():
+            end, i = toks[i][1], i + 1
+            lows, allowed, prev_cap = 0, not prev_cap, True
+            while (allowed and lows < 3 and i < len(toks) and toks[i][0][:1].isalpha()
+                   and not toks[i][0][:1].isupper() and toks[i][0] != "và"):
+                end, i, lows, prev_cap = toks[i][1], i + 1, lows + 1, False
+            if (i + 1 < len(toks) and toks[i][0] in _CONNECTORS and toks[i + 1][0][:1].isupper()
+                    and toks[i + 1][0][:1].isalpha()):
+                i, prev_cap = i + 1, False
+        if end is not None:
+            out.append((h.start(), end))
+    return out
+
+
+def sector_cue_spans(text: str, lexicon: dict | None = None) -> dict[str, list[tuple[int, int]]]:
+    """Character spans of every sector cue in ``text`` per sector (a sector without cue is absent).
+
+    The rule lexicon (``sectors.yaml``) on the lowercased text, after blanking office names and titles
+    (``title_heads``: "Bộ Nông nghiệp...", "Chủ tịch Quốc hội..." name an office, not a cooperation area)
+    and each sector's ``exclude`` phrases; ``lexicon``: a parsed ``sectors.yaml`` (default: the bundled one).
+    The rules tag exactly the sectors returned here.
+    """
+    cues, exclude, heads = sector_lexicon(lexicon)
+    chars = list(_lower_same_length(text))
+    for a, b in title_spans(text, heads):
+        chars[a:b] = " " * (b - a)
+    low = "".join(chars)
     out = {}
     for label, phrases in cues.items():
         masked = low
@@ -144,11 +199,9 @@ class RuleClassifier(Model):
         return cfg["fallback"], False
 
     def sectors(self, text: str) -> list[str]:
-        cfg = self.rules["sectors.yaml"]
-        low = text.lower()
-        exclude = cfg.get("exclude") or {}
-        return [label for label, phrases in cfg["sectors"].items()
-                if _has_any(_remove(low, exclude.get(label, [])), phrases)]
+        """Sectors one of whose cues occurs in the preprocessed ``text`` (see ``sector_cue_spans``)."""
+        found = sector_cue_spans(text, self.rules["sectors.yaml"])
+        return [label for label in self.rules["sectors.yaml"]["sectors"] if label in found]
 
     def _is_venue(self, key: str, start: int) -> bool:
         cfg = self.rules["partners.yaml"]

@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 from diploml.data import Article
 from diploml.models.transformer.inputs import label_targets
 from diploml.models.transformer.module import MultiTaskClassifier
-from diploml.models.transformer.windowed import WEIGHTS, WindowedClassifier
+from diploml.models.transformer.windowed import CUE_LEXICON, WEIGHTS, WindowedClassifier
 from diploml.rundir import RunDirError, RunInfo, model_card_tail, read_run
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,15 @@ class DiploClassifier(WindowedClassifier):
         state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         save_file(state, str(folder / WEIGHTS))
         self.model.encoder.config.save_pretrained(folder / "encoder")
+        if self.cue_task is not None:
+            import yaml
+
+            from diploml.models.rules import sector_lexicon
+
+            cues, exclude, heads = sector_lexicon(self.cue_lexicon)
+            lexicon = {"title_heads": list(heads), "exclude": {k: list(v) for k, v in exclude.items()},
+                       "sectors": {k: list(v) for k, v in cues.items()}}
+            (folder / CUE_LEXICON).write_text(yaml.safe_dump(lexicon, allow_unicode=True, sort_keys=False), "utf-8")
         self.tokenizer.save_pretrained(folder / "tokenizer")
 
     def _extra_json(self) -> dict:

@@ -12,6 +12,7 @@ from diploml.models.base import Model
 from diploml.models.transformer.inputs import WindowCollator, encode_article
 
 WEIGHTS = "model.safetensors"
+CUE_LEXICON = "cue_lexicon.yaml"  # the sector lexicon a cue-scored run was trained with, saved beside the weights
 
 
 class WindowedClassifier(Model):
@@ -22,7 +23,21 @@ class WindowedClassifier(Model):
 
     def __init__(self, config=None, *, random_state: int | None = None):
         super().__init__(config, random_state=random_state)
+        self.cue_lexicon: dict | None = None  # a parsed sectors.yaml; None: the bundled one
         self._check_cue_task()
+
+    @classmethod
+    def _from_run(cls, run):
+        self = super()._from_run(run)
+        if (run.path / CUE_LEXICON).is_file():  # the lexicon of training, not today's bundled one
+            import yaml
+
+            self.cue_lexicon = yaml.safe_load((run.path / CUE_LEXICON).read_text("utf-8"))
+        elif self.cue_task is not None:
+            from diploml.rundir import RunDirError
+
+            raise RunDirError(f"{run.path}: incomplete run directory, {CUE_LEXICON} is missing")
+        return self
 
     def _check_cue_task(self) -> None:
         """``model.cue_task`` must name a declared multi-label task whose labels the sector lexicon covers."""
@@ -39,7 +54,7 @@ class WindowedClassifier(Model):
         if task is None or not task.multi_label:
             raise ConfigError(f"model.cue_task: {name!r} is not a declared multi_label task; declared: "
                               f"{[t.name for t in self.tasks if t.multi_label]}")
-        missing = [lab for lab in task.labels if lab not in sector_lexicon()[0]]
+        missing = [lab for lab in task.labels if lab not in sector_lexicon(self.cue_lexicon)[0]]
         if missing:
             raise ConfigError(f"model.cue_task: the sector lexicon (rules sectors.yaml) has no cues for the labels "
                               f"{missing} of task {name!r}")
@@ -77,7 +92,7 @@ class WindowedClassifier(Model):
 
             shift = len(m.text_prefix)
             cue_spans = {label: [(a + shift, b + shift) for a, b in s]
-                         for label, s in sector_cue_spans(body).items() if label in cue_task.labels}
+                         for label, s in sector_cue_spans(body, self.cue_lexicon).items() if label in cue_task.labels}
         enc = encode_article(self.tokenizer, m.text_prefix + body, max_length=m.max_length, stride=m.stride,
                              max_windows=m.max_windows, article_id=article_id, spans=spans, cue_spans=cue_spans)
         if cue_task is not None:
