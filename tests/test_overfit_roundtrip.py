@@ -162,6 +162,11 @@ def test_overfit_and_round_trip_cue_scored(tmp_path):
     np.testing.assert_allclose(single, probas, atol=1e-5)
     best = loaded.explain(texts[0], "sectors", "tourism")
     assert best["probability"] > 0.9 and "du lịch" in best["text"]
+    r = loaded.predict(texts[:1])[0]  # each predicted sector comes with the cues that support it
+    assert sorted(d["label"] for d in r["sectors"]) == ["economy_trade", "tourism"]
+    assert {(c["label"], c["form"]) for c in r["sector_cues"]} == {("economy_trade", "thương mại"),
+                                                                   ("tourism", "du lịch")}
+    assert all(texts[0][c["start"]:c["end"]] == c["form"] for c in r["sector_cues"])
 
     # the run keeps the lexicon it was trained with: an edit there (not in the bundled copy) is what it reads
     import yaml

@@ -236,6 +236,10 @@ class Model:
         for r, text in zip(results, texts, strict=True):
             if evidence:
                 r["mentions"] = partner_evidence(text, r.get("regions", []), r.get("partners"))
+                cues = self.sector_cues(text)
+                if cues is not None and "sectors" in r:
+                    r["sector_cues"] = [{"label": d["label"], "form": text[a:b], "start": a, "end": b}
+                                        for d in r["sectors"] for a, b in cues.get(d["label"], [])]
             warning = guard(text)
             if warning:
                 r["warning"] = warning
@@ -282,6 +286,11 @@ class Model:
             self._rules = build(RunConfig(model={"type": "rules"}, preprocess=self.config.preprocess,
                                           tasks=self.config.tasks))
         return self._rules._predict_proba(texts, batch_size=None, progress=False)
+
+    def sector_cues(self, text: str) -> dict[str, list[tuple[int, int]]] | None:
+        """Spans in ``text`` of the sector cues this model reads (None: it reads none); the evidence of
+        ``predict``'s ``sector_cues``."""
+        return None
 
     def explain(self, text: str, task: str, label: str) -> dict | None:
         """Evidence for one decision beyond partner mentions (the transformer's best window); None if none."""

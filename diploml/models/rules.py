@@ -198,6 +198,9 @@ class RuleClassifier(Model):
                     return label, True
         return cfg["fallback"], False
 
+    def sector_cues(self, text: str) -> dict[str, list[tuple[int, int]]]:
+        return sector_cue_spans(text, self.rules["sectors.yaml"])
+
     def sectors(self, text: str) -> list[str]:
         """Sectors one of whose cues occurs in the preprocessed ``text`` (see ``sector_cue_spans``)."""
         found = sector_cue_spans(text, self.rules["sectors.yaml"])

@@ -62,6 +62,13 @@ class WindowedClassifier(Model):
             raise ConfigError("model.cue_task needs preprocess.word_segmentation: none (the cue phrases are "
                               "unsegmented words); set model.cue_task: null for segmented text")
 
+    def sector_cues(self, text: str) -> dict[str, list[tuple[int, int]]] | None:
+        if self.cue_task is None or self.cue_task.name != "sectors":
+            return None
+        from diploml.models.rules import sector_cue_spans
+
+        return sector_cue_spans(text, self.cue_lexicon)
+
     @property
     def cue_task(self):
         name = self.config.model.cue_task
