@@ -1,6 +1,6 @@
 """Run the whole benchmark suite on CPU and regenerate BENCHMARKS.md.
 
-    python benchmarks/run_all.py --default-run runs/default [--random-run DIR | --no-random]
+    python benchmarks/run_all.py --default-run runs/default [--random-run DIR | --no-random] [--texts DIR]
     python benchmarks/run_all.py --quick      # a few minutes (tiny config)
 
 Steps, each its own script and command (see BENCHMARKS.md): quality.py, training_cost.py,
@@ -37,6 +37,9 @@ def main(argv=None) -> int:
     parser.add_argument("--random-run", help="trained random-weights run (default: runs/bench/default-random-init "
                                              "when it exists, else trained by quality.py)")
     parser.add_argument("--no-random", action="store_true", help="skip the random-weights variant (saves ~20 min)")
+    parser.add_argument("--tfidf-run", help="trained TF-IDF run for the quality step (else trained there)")
+    parser.add_argument("--embed-run", help="trained embed_lr run for the quality step (else trained there)")
+    parser.add_argument("--texts", help="your copies of the data/real_dev articles: adds the real-text rows")
     args = parser.parse_args(argv)
     notes = []
     if args.quick:
@@ -53,6 +56,9 @@ def main(argv=None) -> int:
             random_run = "runs/bench/default-random-init"
             notes.append(f"- The random-weights transformer was reused from `{random_run}` (trained earlier).")
         quality = ["--default-run", args.default_run]
+        for flag, value in (("--tfidf-run", args.tfidf_run), ("--embed-run", args.embed_run), ("--texts", args.texts)):
+            if value:
+                quality += [flag, value]
         if args.no_random:
             quality.append("--no-random")
         elif random_run:
