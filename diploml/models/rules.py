@@ -56,7 +56,8 @@ def _lower_same_length(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _bundled_sectors() -> dict:
+def bundled_sector_lexicon() -> dict:
+    """The bundled ``sectors.yaml``, parsed (read once)."""
     return yaml.safe_load((bundled_rules_dir() / "sectors.yaml").read_text("utf-8")) or {}
 
 
@@ -64,7 +65,7 @@ def sector_lexicon(cfg: dict | None = None) -> tuple[dict[str, tuple[str, ...]],
                                                      tuple[str, ...]]:
     """(cue phrases, excluded phrases) per sector and the title heads of a parsed ``sectors.yaml`` (the
     bundled one by default)."""
-    cfg = _bundled_sectors() if cfg is None else cfg
+    cfg = bundled_sector_lexicon() if cfg is None else cfg
     cues = {k: tuple(v or ()) for k, v in (cfg.get("sectors") or {}).items()}
     exclude = {k: tuple(v or ()) for k, v in (cfg.get("exclude") or {}).items()}
     return cues, exclude, tuple(cfg.get("title_heads") or ())
@@ -203,8 +204,7 @@ class RuleClassifier(Model):
 
     def sectors(self, text: str) -> list[str]:
         """Sectors one of whose cues occurs in the preprocessed ``text`` (see ``sector_cue_spans``)."""
-        found = sector_cue_spans(text, self.rules["sectors.yaml"])
-        return [label for label in self.rules["sectors.yaml"]["sectors"] if label in found]
+        return list(sector_cue_spans(text, self.rules["sectors.yaml"]))
 
     def _is_venue(self, key: str, start: int) -> bool:
         cfg = self.rules["partners.yaml"]

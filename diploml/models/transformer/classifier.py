@@ -24,7 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from diploml.data import Article
-from diploml.models.transformer.inputs import label_targets
+from diploml.models.transformer.inputs import keep_windows, label_targets
 from diploml.models.transformer.module import MultiTaskClassifier
 from diploml.models.transformer.windowed import CUE_LEXICON, WEIGHTS, WindowedClassifier
 from diploml.rundir import RunDirError, RunInfo, model_card_tail, read_run
@@ -52,15 +52,7 @@ class DiploClassifier(WindowedClassifier):
         # cap: training.train_windows, the training-cost cap; prediction reads every window
         items = []
         for a in articles:
-            enc = self.encode(a.full_text, a.id)
-            enc["input_ids"] = enc["input_ids"][:cap]
-            if "positions" in enc:  # mentions only in the windows kept
-                enc["positions"] = [[(w, p) for w, p in pos if w < len(enc["input_ids"])] for pos in enc["positions"]]
-            if "cue_positions" in enc:  # cues only in the windows kept; a label with none left is not scored
-                kept = [([(w, p) for w, p in pos if w < len(enc["input_ids"])], j)
-                        for pos, j in zip(enc["cue_positions"], enc["cue_labels"], strict=True)]
-                enc["cue_positions"] = [pos for pos, _ in kept if pos]
-                enc["cue_labels"] = [j for pos, j in kept if pos]
+            enc = keep_windows(self.encode(a.full_text, a.id), cap)
             items.append({**enc, **label_targets(a.labels, self.model_tasks, enc.get("candidates"))})
             items[-1].pop("candidates", None)
         return items
@@ -121,11 +113,9 @@ class DiploClassifier(WindowedClassifier):
         if self.cue_task is not None:
             import yaml
 
-            from diploml.models.rules import sector_lexicon
+            from diploml.models.rules import bundled_sector_lexicon
 
-            cues, exclude, heads = sector_lexicon(self.cue_lexicon)
-            lexicon = {"title_heads": list(heads), "exclude": {k: list(v) for k, v in exclude.items()},
-                       "sectors": {k: list(v) for k, v in cues.items()}}
+            lexicon = self.cue_lexicon or bundled_sector_lexicon()
             (folder / CUE_LEXICON).write_text(yaml.safe_dump(lexicon, allow_unicode=True, sort_keys=False), "utf-8")
         self.tokenizer.save_pretrained(folder / "tokenizer")
 

@@ -79,6 +79,21 @@ def encode_article(tokenizer, text: str, *, max_length: int, stride: int, max_wi
     return out
 
 
+def keep_windows(enc: dict, n: int | None) -> dict:
+    """``enc`` (of ``encode_article``) cut to its first ``n`` windows: partner candidates keep only their
+    positions in those windows; a cue label with none left is dropped (it would be scored from nothing)."""
+    out = {**enc, "input_ids": enc["input_ids"][:n]}
+    kept = len(out["input_ids"])
+    if "positions" in enc:
+        out["positions"] = [[(w, p) for w, p in pos if w < kept] for pos in enc["positions"]]
+    if "cue_positions" in enc:
+        cues = [([(w, p) for w, p in pos if w < kept], j) for pos, j in zip(enc["cue_positions"], enc["cue_labels"],
+                                                                              strict=True)]
+        out["cue_positions"] = [pos for pos, _ in cues if pos]
+        out["cue_labels"] = [j for pos, j in cues if pos]
+    return out
+
+
 def label_targets(labels: dict, tasks: list[Task], candidates: list[str] | None = None) -> dict:
     """Gold labels as model inputs ``labels_<task>``: class index, multi-hot vector, or for a mentions task
     one 0/1 per candidate (1 when the candidate's code is among the gold partners)."""

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from diploml.models.transformer.inputs import WindowCollator
+from diploml.models.transformer.inputs import WindowCollator, keep_windows
 from diploml.models.transformer.windowed import WEIGHTS, WindowedClassifier
 from diploml.rundir import RunDirError, read_run
 
@@ -69,12 +69,8 @@ def _example_inputs(clf) -> tuple[torch.Tensor, ...]:
     """Two articles, three windows of unequal length, candidates with 2-3 token positions: no axis is 1, so
     none gets baked in as a constant."""
     pad = clf.tokenizer.pad_token_id
-    long = clf.encode("Hà Nội và Nhật Bản, Lào, Pháp hợp tác thương mại, du lịch với Nhật Bản. " * 30)
-    long["input_ids"] = long["input_ids"][:2]
-    if "positions" in long:
-        long["positions"] = [[(w, p) for w, p in pos if w < 2] for pos in long["positions"]]
-    if "cue_positions" in long:
-        long["cue_positions"] = [[(w, p) for w, p in pos if w < 2] for pos in long["cue_positions"]]
+    text = "Hà Nội và Nhật Bản, Lào, Pháp hợp tác thương mại, du lịch với Nhật Bản. " * 30
+    long = keep_windows(clf.encode(text), 2)
     items = [long, clf.encode("Bộ trưởng Hàn Quốc điện đàm với Australia về giáo dục và đầu tư.")]
     batch = WindowCollator(pad)(items)
     return tuple(batch[k] for k in graph_inputs(clf.model))

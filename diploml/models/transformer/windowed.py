@@ -48,7 +48,7 @@ class WindowedClassifier(Model):
         from diploml.models.rules import sector_lexicon
 
         include = self.config.tasks.include
-        if include is not None and name not in include and name not in {t.name for t in self.tasks}:
+        if include is not None and name not in include:
             return  # the task is left out by tasks.include: nothing to score
         task = next((t for t in self.tasks if t.name == name), None)
         if task is None or not task.multi_label:
@@ -83,6 +83,7 @@ class WindowedClassifier(Model):
         candidates and their token positions (the gazetteer runs on the same preprocessed text)."""
         m = self.config.model
         body = super().prepare(text)
+        shift = len(m.text_prefix)  # spans are found in the body, the encoder reads prefix + body
         spans = None
         if self.mentions_task is not None:
             if self.config.preprocess.word_segmentation != "none":
@@ -90,14 +91,12 @@ class WindowedClassifier(Model):
                                  "tasks.include without partners and tasks.regions_from: head for segmented text")
             from diploml.partners import candidates
 
-            shift = len(m.text_prefix)
             spans = {code: [(x.start + shift, x.end + shift) for x in ms] for code, ms in candidates(body).items()}
         cue_spans = None
         cue_task = self.cue_task
         if cue_task is not None:
             from diploml.models.rules import sector_cue_spans
 
-            shift = len(m.text_prefix)
             cue_spans = {label: [(a + shift, b + shift) for a, b in s]
                          for label, s in sector_cue_spans(body, self.cue_lexicon).items() if label in cue_task.labels}
         enc = encode_article(self.tokenizer, m.text_prefix + body, max_length=m.max_length, stride=m.stride,
