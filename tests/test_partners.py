@@ -71,6 +71,7 @@ def test_no_form_means_two_different_codes():
     ("Ý kiến của Ý", ["IT"]),
     ("khu vực Mỹ La tinh, Nam Mỹ và Bắc Mỹ", []),
     ("tiến trình hòa bình trên Bán đảo Triều Tiên", []),
+    ("Ấn Độ Dương, khu vực Ấn Độ-Thái Bình Dương và Ấn Độ", ["IN"]),
     ("Triều Tiên và Hàn Quốc", ["KP", "KR"]),
     ("Lào Cai giáp Lào", ["LA"]),
     ("Thanh Hóa", []),
