@@ -56,6 +56,17 @@ def test_multi_partner_stats(card):
     lines = "\n".join(card.multi_partner_stats(recs))
     assert "| multilateral articles with more than one partner | 1 of 2 (50%) |" in lines
     assert "| most partners in one meeting article | 3 (`g1`) |" in lines
+    assert "| articles with 4 or more partners | 0 |" in lines
+    assert "| articles naming 4 or more countries/organisations that are not partners | 0 |" in lines
+
+
+def test_list_stats_count_named_non_partners_and_partner_lists(card):
+    listed = "Các thành viên gồm Pháp, Đức, Italy, Nhật Bản và Canada đã dự hội nghị Liên hợp quốc."
+    recs = [_rec("a", "train", topic="multilateral", partners=["ORG:UN"], text=listed),
+            _rec("b", "train", topic="message", partners=["FR", "DE", "IT", "JP", "CA"], text=listed)]
+    lines = "\n".join(card.multi_partner_stats(recs))
+    assert "| articles naming 4 or more countries/organisations that are not partners | 1 |" in lines
+    assert "| articles with 4 or more partners | 1 |" in lines
 
 
 def test_shortcut_report_finds_a_title_shortcut(card):
