@@ -22,7 +22,7 @@ from pathlib import Path
 from diploml.data.events import crossing_groups, event_groups
 from diploml.data.headline_cues import has_activity_cue
 from diploml.data.validate import read_jsonl
-from diploml.partners import codes_of, find
+from diploml.partners import candidates
 from diploml.tasks import load_task_schema
 from diploml.text import normalize, preprocess
 
@@ -123,8 +123,7 @@ def multi_partner_stats(records: list[dict]) -> list[str]:
     out.append(f"| articles with more than one partner | {sum(len(r['partners']) > 1 for r in records)} |")
     # lists: the gazetteer's candidates that are not partners (members, hosts, guests, examples) and
     # partner sets of four or more (messages, credentials, consular transit): the guide's list rules
-    named_not_partner = [len(set(codes_of(find(r["title"] + "\n" + r["text"]))) - set(r["partners"]))
-                         for r in records]
+    named_not_partner = [len(candidates(r["title"] + "\n" + r["text"]).keys() - set(r["partners"])) for r in records]
     out.append(f"| articles naming 4 or more countries/organisations that are not partners | "
                f"{sum(n >= 4 for n in named_not_partner)} |")
     out.append(f"| articles with 4 or more partners | {sum(len(r['partners']) >= 4 for r in records)} |")
