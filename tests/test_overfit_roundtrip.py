@@ -204,3 +204,25 @@ def test_cues_beyond_the_training_cap_are_not_scored_in_training(tmp_path):
     item = clf._items([art], cap=1)[0]
     assert [sectors[j] for j in item["cue_labels"]] == ["economy_trade"]
     assert all(w == 0 for pos in item["cue_positions"] for w, _ in pos)
+
+
+def test_bf16_mixed_precision_training(tmp_path):
+    """training.precision=bf16 (what ``auto`` picks on a capable GPU) trains every task kind, cue-scored
+    sectors and partner mentions included; checked with the CPU's bf16 autocast."""
+    cfg = tiny_config(tmp_path, model={"cue_task": "sectors"},
+                      training={"precision": "bf16", "use_cpu": "true", "epochs": 3, "eval_strategy": "no"},
+                      evaluation={"tune_thresholds": False})
+    arts = easy_articles()
+    clf = DiploClassifier(cfg, random_state=0).fit(arts)
+    assert np.isfinite(clf.train_metrics_["train_loss"])
+    assert np.isfinite(_train_loss(clf, arts))
+    texts = [a.full_text for a in arts]
+    probas = clf.predict_proba(texts)
+    assert {t.name for t in clf.tasks} == {"topic", "regions", "sectors", "partners"}
+    for t in clf.tasks:
+        if t.kind == "mentions":
+            assert len(probas[t.name]) == len(texts)
+            assert all(np.isfinite(list(p.values())).all() for p in probas[t.name] if p)
+        else:
+            assert probas[t.name].shape == (len(texts), len(t.labels))
+            assert np.isfinite(probas[t.name]).all()

@@ -112,7 +112,8 @@ class MultiTaskClassifier(nn.Module):
                     joined = torch.cat([self._spans(hidden, cue_index, cue_mask), article[cue_article]], dim=-1)
                     per_label = self.heads[name](self.dropout(joined))  # (cues, n_labels)
                     cue_logits = per_label.gather(1, cue_label.unsqueeze(1)).squeeze(1)
-                    out[name] = out[name].index_put((cue_article, cue_label), cue_logits)
+                    # under bf16/fp16 autocast the head's logits are half precision, the filler is not
+                    out[name] = out[name].index_put((cue_article, cue_label), cue_logits.to(out[name].dtype))
             elif kind != "mentions":
                 out[name] = self.heads[name](z)
             elif mention_index is None:
