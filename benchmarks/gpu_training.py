@@ -123,6 +123,11 @@ def main(argv=None) -> int:
         extra = []
     extra += args.set
     keep = Path(args.keep) if args.keep else None
+
+    def save(runs, skipped):
+        write_result("gpu_training", {"quick": args.quick, "runs": runs, "skipped_for_budget": skipped,
+                                      "summary": summarise(runs)}, command_line())
+
     tmp = Path(tempfile.mkdtemp(prefix="diploml-gpu-bench-"))
     start, runs, skipped = time.perf_counter(), [], []
     previous = RESULTS / "gpu_training.json"
@@ -141,12 +146,12 @@ def main(argv=None) -> int:
                 r = isolated(train_and_score, config, extra + [f"training.seed={seed}"], str(run_dir))
                 r["run_dir"] = str(run_dir) if keep else None
                 runs.append(r)
+                save(runs, skipped)  # after every run: a later one that is killed loses nothing
                 print(f"{label}: {r['wall_seconds']} s, test mean macro F1 {r['scores']['test']['mean_macro_f1']}",
                       flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    write_result("gpu_training", {"quick": args.quick, "runs": runs, "skipped_for_budget": skipped,
-                                  "summary": summarise(runs)}, command_line())
+    save(runs, skipped)
     return 0
 
 
