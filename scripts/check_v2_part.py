@@ -3,8 +3,9 @@
     python scripts/check_v2_part.py data_src/v2_g.jsonl [--min-words 550] [--max-words 1100]
 
 Reports, per article: JSON/field/label errors, regions that do not follow M49(partners), word counts
-outside the range (default 550-1100; a batch of short news items sets its own), and headlines that name the activity with a cue word (title shortcut). Prints a summary:
-count, topics, median words, share over 800 words, share of cue-free headlines. Exit 1 on errors.
+outside the range (default 550-1100; a batch of short news items sets its own), and headlines that
+name the activity with a cue word (title shortcut). Prints a summary: count, topics, median words,
+share over 800 words, share of cue-free headlines. Exit 1 on errors.
 """
 
 from __future__ import annotations
