@@ -55,8 +55,9 @@ def quality_section(q: dict) -> list[str]:
             how = src.get("note", "")
         lines.append(f"| {name} | {how} |")
     titles = {"test": "test split (event-grouped)", "seeds": "the five seed articles",
-              "real_dev": "real-text dev set (published articles, never trained on)"}
-    for data in ("test", "seeds", "real_dev"):
+              "real_dev": "real-text dev set (published articles, never trained on)",
+              "real_dev_unseen": "real-text dev set, only articles whose event no train or dev article tells"}
+    for data in ("test", "seeds", "real_dev", "real_dev_unseen"):
         s = q["summaries"].get(data)
         if not s:
             continue

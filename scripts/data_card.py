@@ -5,9 +5,11 @@
 Replaces the text between the STATS markers; everything else in the card is hand-written. Besides the
 label tables: articles and events per split, length (median words and paragraphs of the body, share
 over 800 words), headlines with an activity cue word (``diploml.data.headline_cues``), multi-partner
-figures, and the shortcut report: topic accuracy on the test split of a logistic regression on TF-IDF
-word 1-2 grams trained on the train split, from the title alone, from the first 15 words of the
-(cleaned) body, and from the full text. ``--print`` prints the statistics instead of writing the card.
+figures, sectors per article beside the real-text set's labels (``data/real_dev``, labels only) and the
+corpus articles that tell one of that set's events (it must stay unseen), and the shortcut report: topic
+accuracy on the test split of a logistic regression on TF-IDF word 1-2 grams trained on the train split,
+from the title alone, from the first 15 words of the (cleaned) body, and from the full text.
+``--print`` prints the statistics instead of writing the card.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from diploml.data.events import crossing_groups, event_groups
+from diploml.data.events import crossing_groups, event_groups, same_event
 from diploml.data.headline_cues import has_activity_cue
 from diploml.data.validate import read_jsonl
 from diploml.partners import candidates
@@ -29,6 +31,7 @@ from diploml.text import normalize, preprocess
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "diploml" / "resources" / "corpus" / "diplomatic_news.jsonl"
 CARD = ROOT / "docs" / "data_card.md"
+REAL_DEV = ROOT / "data" / "real_dev"
 BEGIN, END = "<!-- STATS:BEGIN -->", "<!-- STATS:END -->"
 SPLITS = ("train", "dev", "test")
 TITLE_ONLY_GOAL = 0.70
@@ -69,8 +72,36 @@ def stats(records: list[dict]) -> str:
         out.append(f"| {k} | {v} | {v / n:.0%} |")
     top = ", ".join(f"{code} {k}" for code, k in countries.most_common(12))
     out += ["", f"Most frequent partners: {top}."]
-    out += ["", *split_stats(records), "", *multi_partner_stats(records), "", *shortcut_report(records)]
+    out += ["", *split_stats(records), "", *multi_partner_stats(records)]
+    real = [r for f in sorted(REAL_DEV.glob("*.jsonl")) for r in read_jsonl(f)] if REAL_DEV.is_dir() else []
+    if real:
+        out += ["", *real_dev_stats(records, real)]
+    out += ["", *shortcut_report(records)]
     return "\n".join(out)
+
+
+def real_dev_stats(records: list[dict], real: list[dict]) -> list[str]:
+    """Sectors per article in the corpus and in the real-text set (its labels), and corpus articles that
+    tell a real-text event (same topic, dates within 3 days, a shared partner: the set would not be blind)."""
+    def shares(rs):
+        c = Counter(min(len(r["sectors"]), 4) for r in rs)
+        return [f"{c[k] / len(rs):.0%}" for k in range(5)]
+
+    out = ["### Sectors per article, and the real-text set", "",
+           "| articles | n | 0 sectors | 1 | 2 | 3 | 4 or more | mean |", "|" + " --- |" * 8]
+    for name, rs in [("corpus", records), *[(f"corpus {s}", [r for r in records if r["split"] == s]) for s in SPLITS],
+                     ("real-text set (labels of data/real_dev)", real)]:
+        if rs:
+            mean = sum(len(r["sectors"]) for r in rs) / len(rs)
+            out.append(f"| {name} | {len(rs)} | " + " | ".join(shares(rs)) + f" | {mean:.1f} |")
+    told = sorted({r["id"] for r in records for x in real if same_event(r, x)})
+    seen = [r for r in records if r["split"] in ("train", "dev")]
+    blind = [x for x in real if not any(same_event(r, x) for r in seen)]
+    out += ["", f"Corpus articles that tell an event of the real-text set: {len(told)}"
+                + (f" ({', '.join(told[:8])}{' ...' if len(told) > 8 else ''})" if told else "")
+                + f"; real-text articles whose event no train or dev article tells: {len(blind)} of {len(real)} "
+                "(BENCHMARKS.md scores them apart as `real_dev_unseen`)."]
+    return out
 
 
 def _words(r: dict) -> int:

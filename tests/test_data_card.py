@@ -82,3 +82,31 @@ def test_shortcut_report_finds_a_title_shortcut(card):
     assert acc["first 15 words of the body"] <= 0.75
     lines = "\n".join(card.shortcut_report(recs))
     assert "**not met** (1.000)" in lines
+
+
+def test_real_dev_stats_compare_sector_counts_and_find_told_events(card):
+    recs = [dict(_rec("a", "train", partners=["LA"], date="2024-01-08"), sectors=["transport", "education"]),
+            dict(_rec("b", "test", partners=["TH"], date="2024-01-08"), sectors=[]),
+            dict(_rec("c", "dev", topic="message", partners=["LA"], date="2024-01-08"), sectors=["health"])]
+    real = [{"id": "rd-1", "topic": "visit", "partners": ["LA"], "date": "2024-01-06", "sectors": []},  # told by a
+            {"id": "rd-2", "topic": "visit", "partners": ["LA"], "date": "2024-02-20", "sectors": ["energy"]},
+            {"id": "rd-3", "topic": "visit", "partners": ["TH"], "date": "2024-01-09", "sectors": []}]  # only test
+    lines = "\n".join(card.real_dev_stats(recs, real))
+    assert "| corpus | 3 | 33% | 33% | 33% | 0% | 0% | 1.0 |" in lines
+    assert "| real-text set (labels of data/real_dev) | 3 | 67% | 33% | 0% | 0% | 0% | 0.3 |" in lines
+    # b (test split) tells rd-3 too, but only train and dev articles make a real-text article seen
+    assert "tell an event of the real-text set: 2 (a, b); real-text articles whose event no train or dev " \
+           "article tells: 2 of 3" in lines
+
+
+def test_events_told_reads_the_label_files(tmp_path):
+    import json
+
+    from diploml.data.real_dev import events_told
+
+    rows = [{"id": "rd-1", "topic": "visit", "partners": ["LA"], "date": "2024-01-06"},
+            {"id": "rd-2", "topic": "message", "partners": ["LA"], "date": "2024-01-06"}]
+    (tmp_path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
+    corpus = [_rec("a", "train", partners=["LA", "KH"], date="2024-01-09")]
+    assert events_told(corpus, tmp_path) == {"rd-1"}
+    assert events_told([], tmp_path) == set()
