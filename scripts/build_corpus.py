@@ -1,12 +1,13 @@
 """Merge the corpus sources (``data_src/part_*.jsonl`` and ``data_src/v2_*.jsonl``) into the bundled corpus.
 
-    python scripts/build_corpus.py [--out DIR]
+    python scripts/build_corpus.py [--out DIR] [--reassign]
 
-Writes ``diploml/resources/corpus/diplomatic_news.jsonl`` (every article, with a deterministic
-``split``) and ``tiny_sample.jsonl`` (a small subset for configs/tiny.yaml), then validates the result.
-Splits are assigned to whole event groups (``diploml.data.events``: the ``event`` key of v2 records,
-else same topic, dates within 3 days and a shared partner), stratified by topic, about 71/12/17: no
-event is told in two splits. ``--out`` writes elsewhere (a dry run that leaves the bundled corpus alone).
+Writes ``diploml/resources/corpus/diplomatic_news.jsonl`` (every article, with a deterministic ``split``) and
+``tiny_sample.jsonl`` (a small subset for configs/tiny.yaml), then validates the result. Splits are assigned
+to whole event groups (``diploml.data.events``: the ``event`` key of v2 records, else same topic, dates within
+3 days and a shared partner), stratified by topic, about 71/12/17: no event is told in two splits. Articles
+already in the bundled corpus keep their split (``--reassign``: all anew), so a batch added later never moves
+an old article between splits. ``--out`` writes elsewhere (a dry run that leaves the bundled corpus alone).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
     parser.add_argument("--target", type=int, default=TARGET,
                         help="keep at least this many articles, retiring the shortest corpus-v1 ones beyond it")
+    parser.add_argument("--reassign", action="store_true",
+                        help="assign every split from scratch (default: articles of the bundled corpus keep theirs)")
     args = parser.parse_args(argv)
     records = []
     for part in source_files():
@@ -55,7 +58,13 @@ def main(argv=None) -> int:
     records, retired = retire_short_v1(records, args.target)
     print(f"retired {len(retired)} of the shortest corpus-v1 articles (kept {len(records)}, target {args.target})")
     groups = event_groups(records)
-    split_of = assign_splits(records, dev_fraction=0.12, test_fraction=0.17, seed=2026, groups=groups)
+    fixed = {}
+    if not args.reassign and (OUT / "diplomatic_news.jsonl").is_file():
+        # the published splits stay: articles added later never move an old one between splits
+        fixed = {str(r["id"]): r["split"] for r in read_jsonl(OUT / "diplomatic_news.jsonl") if r.get("split")}
+    split_of = assign_splits(records, dev_fraction=0.12, test_fraction=0.17, seed=2026, groups=groups, fixed=fixed)
+    print(f"{sum(str(r['id']) in fixed for r in records)} articles keep their published split; "
+          f"{sum(str(r['id']) not in fixed for r in records)} new ones assigned")
     for r in records:
         r["split"] = split_of[str(r["id"])]
     members = group_members(groups)

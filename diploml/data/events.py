@@ -120,22 +120,32 @@ def crossing_groups(records: list[dict], groups: dict[str, str] | None = None) -
 
 
 def assign_splits(records: list[dict], *, dev_fraction: float = 0.12, test_fraction: float = 0.17, seed: int = 2026,
-                  groups: dict[str, str] | None = None) -> dict[str, str]:
+                  groups: dict[str, str] | None = None, fixed: dict[str, str] | None = None) -> dict[str, str]:
     """Record id -> split, with every event group in one split.
 
     Groups are stratified by their majority topic; within a topic they are ordered by a hash of
     ``seed`` and the group id, and whole groups fill test, then dev, up to the fractions of that topic's
     articles; the rest is train. Deterministic and independent of record order.
+
+    ``fixed`` (record id -> split, e.g. the splits of the corpus already published): a group holding such
+    records keeps their split (the most common one, if a new record joins groups of two splits), so that
+    adding articles never moves an old one; only the other groups are assigned, by the rule above.
     """
     groups = groups if groups is not None else event_groups(records)
     members = group_members(groups)
     topic_of = {str(r["id"]): str(r.get("topic", "")) for r in records}
+    out: dict[str, str] = {}
+    for gid, ids in list(members.items()):
+        known = Counter(fixed[i] for i in ids if i in fixed) if fixed else Counter()
+        if known:
+            split = min(known, key=lambda s: (-known[s], s))
+            out.update({rid: split for rid in ids})
+            del members[gid]
     strata: dict[str, list[str]] = defaultdict(list)
     for gid, ids in members.items():
         counts = Counter(topic_of[i] for i in ids)
         topic = min(counts, key=lambda t: (-counts[t], t))
         strata[topic].append(gid)
-    out = {}
     for topic in sorted(strata):
         gids = sorted(strata[topic], key=lambda g: hashlib.sha1(f"{seed}:{g}".encode()).hexdigest())
         total = sum(len(members[g]) for g in gids)
