@@ -217,3 +217,18 @@ def test_politics_needs_a_stated_political_element(model, text, politics):
     sectors = model.sectors(model.prepare(text))
     assert "tourism" in sectors
     assert ("politics_diplomacy" in sectors) is politics
+
+
+@pytest.mark.parametrize("text, expected, not_expected", [
+    ("Hai bên hợp tác bảo đảm an ninh lương thực.", "agriculture", "defense_security"),
+    ("Hai bên hợp tác về an ninh năng lượng.", "energy", "defense_security"),
+    ("Hai bên hợp tác bảo đảm an ninh nguồn nước sông Mê Công.", "climate_environment", "defense_security"),
+    ("Đại sứ quán đề nghị tiếp xúc lãnh sự với công dân bị tạm giữ.", "labour_migration", "politics_diplomacy"),
+    ("Hai bên hợp tác bảo đảm an ninh mạng.", "defense_security", None),  # cyber security stays defence
+    ("Hai bên tăng cường tiếp xúc cấp cao.", "politics_diplomacy", None),
+])
+def test_compound_phrases_take_the_guide_sector(model, text, expected, not_expected):
+    # food, energy and water security belong to their fields; consular access is no political channel
+    sectors = model.sectors(model.prepare(text))
+    assert expected in sectors
+    assert not_expected is None or not_expected not in sectors
