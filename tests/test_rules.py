@@ -226,6 +226,9 @@ def test_politics_needs_a_stated_political_element(model, text, politics):
     ("Đại sứ quán đề nghị tiếp xúc lãnh sự với công dân bị tạm giữ.", "labour_migration", "politics_diplomacy"),
     ("Hai bên hợp tác bảo đảm an ninh mạng.", "defense_security", None),  # cyber security stays defence
     ("Hai bên tăng cường tiếp xúc cấp cao.", "politics_diplomacy", None),
+    ("Hai bên tận dụng Hiệp định Đối tác Toàn diện và Tiến bộ xuyên Thái Bình Dương để thúc đẩy thương mại.",
+     "economy_trade", "politics_diplomacy"),
+    ("Hai nước là Đối tác toàn diện.", "politics_diplomacy", None),
 ])
 def test_compound_phrases_take_the_guide_sector(model, text, expected, not_expected):
     # food, energy and water security belong to their fields; consular access is no political channel
