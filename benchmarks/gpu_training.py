@@ -26,16 +26,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import QUICK_TRANSFORMER, RESULTS, ROOT, command_line, isolated, load_corpus, peak_rss_mb, write_result  # noqa: E402
-
-# (task, metric) pairs reported per run: the measures issue #11 sets goals on.
-METRICS = [("topic", "macro_f1"), ("regions", "micro_f1"), ("regions", "macro_f1"), ("sectors", "micro_f1"),
-           ("sectors", "macro_f1"), ("partners", "micro_f1")]
+from common import (  # noqa: E402
+    GOAL_METRICS,
+    QUICK_TRANSFORMER,
+    RESULTS,
+    ROOT,
+    command_line,
+    isolated,
+    load_corpus,
+    peak_rss_mb,
+    write_result,
+)
 
 
 def scores(metrics) -> dict:
     """The reported measures of one ``Metrics`` (missing tasks left out) and the mean macro F1 over tasks."""
-    out = {f"{t}.{m}": round(float(metrics.tasks[t][m]), 4) for t, m in METRICS if t in metrics.tasks}
+    out = {f"{t}.{m}": round(float(metrics.tasks[t][m]), 4) for t, m in GOAL_METRICS if t in metrics.tasks}
     out["mean_macro_f1"] = round(float(metrics.macro_f1), 4)
     return out
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from diploml.data.events import crossing_groups, event_groups, same_event
 from diploml.data.headline_cues import has_activity_cue
+from diploml.data.real_dev import events_told, read_labels
 from diploml.data.validate import read_jsonl
 from diploml.partners import candidates
 from diploml.tasks import load_task_schema
@@ -73,7 +74,7 @@ def stats(records: list[dict]) -> str:
     top = ", ".join(f"{code} {k}" for code, k in countries.most_common(12))
     out += ["", f"Most frequent partners: {top}."]
     out += ["", *split_stats(records), "", *multi_partner_stats(records)]
-    real = [r for f in sorted(REAL_DEV.glob("*.jsonl")) for r in read_jsonl(f)] if REAL_DEV.is_dir() else []
+    real = read_labels(REAL_DEV) if any(REAL_DEV.glob("*.jsonl")) else []
     if real:
         out += ["", *real_dev_stats(records, real)]
     out += ["", *shortcut_report(records)]
@@ -95,11 +96,10 @@ def real_dev_stats(records: list[dict], real: list[dict]) -> list[str]:
             mean = sum(len(r["sectors"]) for r in rs) / len(rs)
             out.append(f"| {name} | {len(rs)} | " + " | ".join(shares(rs)) + f" | {mean:.1f} |")
     told = sorted({r["id"] for r in records for x in real if same_event(r, x)})
-    seen = [r for r in records if r["split"] in ("train", "dev")]
-    blind = [x for x in real if not any(same_event(r, x) for r in seen)]
+    blind = len(real) - len(events_told([r for r in records if r["split"] in ("train", "dev")], real))
     out += ["", f"Corpus articles that tell an event of the real-text set: {len(told)}"
                 + (f" ({', '.join(told[:8])}{' ...' if len(told) > 8 else ''})" if told else "")
-                + f"; real-text articles whose event no train or dev article tells: {len(blind)} of {len(real)} "
+                + f"; real-text articles whose event no train or dev article tells: {blind} of {len(real)} "
                 "(BENCHMARKS.md scores them apart as `real_dev_unseen`)."]
     return out
 

@@ -102,11 +102,11 @@ def test_real_dev_stats_compare_sector_counts_and_find_told_events(card):
 def test_events_told_reads_the_label_files(tmp_path):
     import json
 
-    from diploml.data.real_dev import events_told
+    from diploml.data.real_dev import events_told, read_labels
 
     rows = [{"id": "rd-1", "topic": "visit", "partners": ["LA"], "date": "2024-01-06"},
             {"id": "rd-2", "topic": "message", "partners": ["LA"], "date": "2024-01-06"}]
     (tmp_path / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in rows), "utf-8")
     corpus = [_rec("a", "train", partners=["LA", "KH"], date="2024-01-09")]
-    assert events_told(corpus, tmp_path) == {"rd-1"}
-    assert events_told([], tmp_path) == set()
+    assert events_told(corpus, read_labels(tmp_path)) == {"rd-1"}
+    assert events_told([], read_labels(tmp_path)) == set()

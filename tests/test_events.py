@@ -85,7 +85,6 @@ def test_assign_splits_keeps_groups_whole_and_is_stratified():
     assert assign_splits(list(reversed(recs))) == split
 
 
-
 def test_assign_splits_with_fixed_splits_never_moves_an_old_article():
     old = [_rec(f"o{i}", topic="visit", date=f"2015-{1 + i % 12:02d}-01", event=f"o{i}") for i in range(40)]
     fixed = assign_splits(old)
@@ -98,6 +97,7 @@ def test_assign_splits_with_fixed_splits_never_moves_an_old_article():
     assert c["test"] == round(40 * 0.17) and c["dev"] == round(40 * 0.12), c
     # without fixed splits the same records are reassigned from scratch: some old ones move
     assert any(assign_splits(old + new)[r["id"]] != fixed[r["id"]] for r in old)
+
 
 def test_build_corpus_reads_part_and_v2_sources(tmp_path):
     import importlib.util

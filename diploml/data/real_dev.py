@@ -76,8 +76,9 @@ def load_real_dev(labels: str | Path = DEFAULT_DIR, *, texts: str | Path | None,
     return articles, missing
 
 
-def events_told(records: list[dict], source: str | Path = DEFAULT_DIR) -> set[str]:
-    """Ids of real-text articles whose event one of ``records`` (corpus records) also tells.
+def events_told(records: list[dict], real: list[dict]) -> set[str]:
+    """Ids of the real-text label records ``real`` (``read_labels``) whose event one of ``records`` (corpus
+    records) also tells.
 
     Same rule as the corpus splits (``diploml.data.events.same_event``: same topic, dates within 3 days
     and a shared partner). A model trained on such a record has read about the event, so a score on the
@@ -85,5 +86,4 @@ def events_told(records: list[dict], source: str | Path = DEFAULT_DIR) -> set[st
     """
     from diploml.data.events import same_event
 
-    real = read_labels(source)
     return {x["id"] for x in real if any(same_event(r, x) for r in records)}
