@@ -28,19 +28,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def write_input(path: Path, n: int) -> Path:
-    from importlib import resources
-
-    corpus = Path(str(resources.files("diploml").joinpath("resources/corpus/diplomatic_news.jsonl")))
-    base = [json.loads(line) for line in corpus.read_text("utf-8").splitlines() if line.strip()]
-    with open(path, "w", encoding="utf-8") as f:
-        for i in range(n):
-            a = base[i % len(base)]
-            f.write(json.dumps({"id": f"b{i:06d}", "title": a.get("title") or "", "text": a["text"]},
-                               ensure_ascii=False) + "\n")
-    return path
-
-
 def pick_run(model: str | None, work: Path, cli) -> tuple[Path, str]:
     if model:
         return Path(model), model
@@ -66,6 +53,7 @@ def main(argv=None) -> int:
     import diploml
     from benchmarks.common import machine
     from diploml.cli import main as cli
+    from diploml.data.io import write_corpus_sample
     from diploml.predict import predict_file
     from diploml.ray import init_ray, predict_with_ray, read_records
 
@@ -74,7 +62,7 @@ def main(argv=None) -> int:
         run, what = pick_run(args.model, work, cli)
         if args.backend != "torch" and not (Path(run) / "onnx" / "model.int8.onnx").is_file():
             assert cli(["export", "--model", str(run), "--format", "onnx", "--int8"]) == 0
-        src = write_input(work / "in.jsonl", args.n)
+        src = write_corpus_sample(work / "in.jsonl", args.n, id_format="b{:06d}")
         rows = []
 
         t = time.perf_counter()

@@ -11,11 +11,12 @@ pytest.importorskip("ray.data", reason="the Ray engine needs Ray Data: pip insta
 pytest.importorskip("pyarrow", reason="the Ray engine needs pyarrow: pip install 'diploml[ray]'")
 
 import diploml  # noqa: E402
+from diploml.data.io import write_corpus_sample  # noqa: E402
 from diploml.predict import predict_file  # noqa: E402
 from diploml.ray import init_ray, label_dataset, predict_with_ray, read_records, resolve_backend  # noqa: E402
 
 from .conftest import ROOT  # noqa: E402
-from .tiny_run import assert_same_record, mention_list, tiny_run, write_articles  # noqa: E402
+from .tiny_run import assert_same_record, mention_list, tiny_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_seeds_through_the_command_line_match_the_single_process(run, ray_local,
 
 
 def test_2000_articles_with_bad_records_match_the_single_process(run, ray_local, tmp_path):
-    src = write_articles(tmp_path / "in.jsonl", 2000)
+    src = write_corpus_sample(tmp_path / "in.jsonl", 2000)
     with open(src, "ab") as f:
         f.write(b"{broken json\n")
         f.write(b'{"id": "bad-utf8", "text": "\xff\xfe"}\n')

@@ -6,7 +6,6 @@ Built through the ``diploml`` command (train, export): the stable interface whil
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 _RUN: dict[str, Path] = {}
@@ -22,20 +21,6 @@ def tiny_run(tmp_path_factory) -> Path:
         assert cli(["export", "--model", str(run), "--format", "onnx", "--int8"]) == 0
         _RUN["run"] = run
     return _RUN["run"]
-
-
-def write_articles(path: Path, n: int) -> Path:
-    """``n`` articles (the bundled corpus's texts, cycled, with unique ids) as JSONL."""
-    from importlib import resources
-
-    corpus = Path(str(resources.files("diploml").joinpath("resources/corpus/diplomatic_news.jsonl")))
-    base = [json.loads(line) for line in corpus.read_text("utf-8").splitlines() if line.strip()]
-    with open(path, "w", encoding="utf-8") as f:
-        for i in range(n):
-            a = base[i % len(base)]
-            f.write(json.dumps({"id": f"art{i:05d}", "title": a.get("title") or "", "text": a["text"]},
-                               ensure_ascii=False) + "\n")
-    return path
 
 
 def assert_same_record(got: dict, ref: dict, atol: float = 1e-4) -> None:

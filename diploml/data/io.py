@@ -39,6 +39,19 @@ def bundled_path(name: str) -> Path:
     return path
 
 
+def write_corpus_sample(path: str | Path, n: int, *, id_format: str = "art{:05d}") -> Path:
+    """``n`` unlabelled articles as JSONL: the bundled corpus's titles and texts, cycled, with ids
+    ``id_format.format(i)``. A prediction input of any size (tests, benchmarks)."""
+    corpus = bundled_path("diplomatic_news")
+    base = [json.loads(line) for line in corpus.read_text("utf-8").splitlines() if line.strip()]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            a = base[i % len(base)]
+            f.write(json.dumps({"id": id_format.format(i), "title": a.get("title") or "", "text": a["text"]},
+                               ensure_ascii=False) + "\n")
+    return Path(path)
+
+
 def _article(rec: dict, where: str, tasks: list[Task] | None) -> Article:
     rid = rec.get("id")
     if rid is None or str(rid).strip() == "":
