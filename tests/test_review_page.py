@@ -1,5 +1,5 @@
 """The review page in a real browser (Playwright driving Debian's chromium) against a real uvicorn server:
-paste and upload articles, see labels and highlighted partner spans, correct them, download corpus JSONL.
+paste and upload articles, see labels and highlighted partner and sector cue spans, correct them, download corpus JSONL.
 
 Needs ``pip install playwright`` and a chromium binary (``apt-get install chromium``; .ci/run tries it);
 skips, saying which is missing, otherwise.
@@ -103,6 +103,11 @@ def test_paste_review_correct_and_download(server, page, tmp_path):
     assert marks.count() == len(mention_list(ref)) >= 2
     assert {(m.get_attribute("data-code"), m.inner_text()) for m in marks.all()} == \
         {(m["code"], m["form"]) for m in mention_list(ref)}
+    # and the cue phrases of the predicted sectors (the tiny run scores sectors from cues)
+    cues = card.locator("mark.cue")
+    assert cues.count() == len(ref["sector_cues"]) >= 1
+    assert {(m.get_attribute("data-sector"), m.inner_text()) for m in cues.all()} == \
+        {(c["label"], c["form"]) for c in ref["sector_cues"]}
     # predicted labels pre-selected, with probabilities shown
     assert card.locator("select.topic").input_value() == ref["topic"]["label"]
     assert f"{ref['topic']['probability']:.2f}" in card.locator("select.topic").inner_text()

@@ -94,26 +94,46 @@ async function labelFiles(files) {
   $("#file").value = "";
 }
 
-// Partner spans are code-point offsets (Python strings); JS strings index UTF-16 units, so slice code points.
-function highlighted(fullText, mentions) {
+// Evidence spans ({start, end, mark}) as marks in the text. Spans are code-point offsets (Python strings);
+// JS strings index UTF-16 units, so slice code points.
+function highlighted(fullText, spans) {
   const frag = document.createDocumentFragment();
   const cps = Array.from(fullText);
   let pos = 0;
-  const sorted = [...mentions].sort((a, b) => a.start - b.start || b.end - a.end);
-  for (const m of sorted) {
-    if (m.start < pos || m.end > cps.length) continue;  // overlapping or out of range
-    if (m.start > pos) frag.append(cps.slice(pos, m.start).join(""));
-    const mark = document.createElement("mark");
-    const supports = m.predicted_partner !== undefined ? m.predicted_partner : m.supports_predicted_region;
-    mark.className = "partner" + (supports ? " supports" : "");
-    mark.dataset.code = m.code;
-    mark.title = `${m.code} · ${m.region}${m.kind ? " · " + m.kind : ""}`;
-    mark.textContent = cps.slice(m.start, m.end).join("");
-    frag.append(mark);
-    pos = m.end;
+  const sorted = [...spans].sort((a, b) => a.start - b.start || b.end - a.end);
+  for (const s of sorted) {
+    if (s.start < pos || s.end > cps.length) continue;  // overlapping or out of range
+    if (s.start > pos) frag.append(cps.slice(pos, s.start).join(""));
+    s.mark.textContent = cps.slice(s.start, s.end).join("");
+    frag.append(s.mark);
+    pos = s.end;
   }
   if (pos < cps.length) frag.append(cps.slice(pos).join(""));
   return frag;
+}
+
+function partnerMark(m) {
+  const mark = document.createElement("mark");
+  const supports = m.predicted_partner !== undefined ? m.predicted_partner : m.supports_predicted_region;
+  mark.className = "partner" + (supports ? " supports" : "");
+  mark.dataset.code = m.code;
+  mark.title = `${m.code} · ${m.region}${m.kind ? " · " + m.kind : ""}`;
+  return mark;
+}
+
+// A cue phrase that supports a predicted sector ("sector_cues": models that score sectors from cues).
+function cueMark(c) {
+  const mark = document.createElement("mark");
+  mark.className = "cue";
+  mark.dataset.sector = c.label;
+  mark.title = `sector cue · ${c.label}`;
+  return mark;
+}
+
+function evidenceSpans(rec) {
+  const partners = mentionsOf(rec).map(m => ({ start: m.start, end: m.end, mark: partnerMark(m) }));
+  const cues = (rec.sector_cues || []).map(c => ({ start: c.start, end: c.end, mark: cueMark(c) }));
+  return partners.concat(cues);
 }
 
 // Gazetteer mentions with spans: "mentions" (models with a partners task), or "partners" in older records.
@@ -246,7 +266,7 @@ function addArticle(input, rec) {
   } else {
     art.predicted = predictedLabels(rec);
     art.labels = JSON.parse(JSON.stringify(art.predicted));
-    $(".text", el).append(highlighted(fullText, mentionsOf(rec)));
+    $(".text", el).append(highlighted(fullText, evidenceSpans(rec)));
     const labels = $(".labels", el);
     for (const t of state.tasks) labels.append(taskControl(art, t));
     labels.append(partnersControl(art));
