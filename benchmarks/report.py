@@ -230,6 +230,42 @@ def onnx_section(o: dict) -> list[str]:
     return lines
 
 
+def gpu_training_section(g: dict, cpu_minutes: float | None) -> list[str]:
+    """Full training runs on a GPU (benchmarks/gpu_training.py): one row per run, then the spread over seeds."""
+    runs = g["runs"]
+    m = g["machine"]
+    lines = ["## GPU training", "",
+             f"Runs of `benchmarks/gpu_training.py` on {runs[0]['device'] if runs else 'a GPU'} ({m['date']}, "
+             f"torch {m['torch']}, {m['usable_cores']} CPU cores); each run in a fresh process, scored on the "
+             "dev split (where its thresholds were tuned), the test split and the seeds. Last command: "
+             f"`{g['command']}`.", "",
+             "| config | seed | precision | steps | epochs | training (s) | wall, with loading and scoring (s) "
+             "| articles/s | peak GPU memory (GB) | dev mean macro F1 | test topic macro F1 | test regions micro F1 "
+             "| test sectors micro F1 | test partners micro F1 |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in runs:
+        dev, test = r["scores"].get("dev", {}), r["scores"]["test"]
+        lines.append(f"| `{r['config']}` | {r['seed']} | {r['precision']} | {r['global_step']} | {r['epochs_run']} | "
+                     f"{r['train_runtime_s']} | {r['wall_seconds']} | {r['train_samples_per_second']} | "
+                     f"{r['peak_gpu_memory_gb']} | {dev.get('mean_macro_f1', '-')} | {test['topic.macro_f1']} | "
+                     f"{test['regions.micro_f1']} | {test['sectors.micro_f1']} | {test['partners.micro_f1']} |")
+    for config, s in g["summary"].items():
+        if len(s["seed_values"]) < 2:
+            continue
+        spread = ", ".join(f"{k} {v['mean']} ± {v['std']} (range {v['range']})" for k, v in s["test"].items())
+        lines += ["", f"`{config}` over seeds {s['seed_values']}, test split: {spread}."]
+    default = [r for r in runs if r["config"] == "configs/default.yaml"]
+    if cpu_minutes and default:
+        gpu_minutes = min(r["train_runtime_s"] for r in default) / 60
+        lines += ["", f"Training time of `configs/default.yaml`, GPU against the 2-core CPU run recorded under "
+                  f"Training cost ({cpu_minutes} min): {gpu_minutes:.2f} min, "
+                  f"{cpu_minutes / gpu_minutes:.0f}x faster (fastest run; the first run on a fresh machine "
+                  "includes CUDA start-up)."]
+    if g.get("skipped_for_budget"):
+        lines += ["", f"Not run for lack of time: {', '.join(g['skipped_for_budget'])}."]
+    return lines
+
+
 def machine_section(m: dict) -> list[str]:
     return ["## Machine", "", "As recorded by the first benchmark of the report (each JSON file holds its own).", "",
             "| | |", "| --- | --- |"] + [f"| {k} | {v} |" for k, v in m.items()]
@@ -261,6 +297,10 @@ def main(argv=None) -> int:
     for name, fn in sections.items():
         lines += fn(parts[name]) if parts[name] else [f"## {name}", "", "Not run.", ""]
         lines.append("")
+    gpu = _load("gpu_training")
+    if gpu and not gpu.get("quick"):  # a --quick CPU check of the script is not a GPU measurement
+        cpu = (parts["training_cost"] or {}).get("recorded_full_run", {}).get("train_runtime_minutes")
+        lines += gpu_training_section(gpu, cpu) + [""]
     if RAY.is_file():  # written by hand from benchmarks/bench_ray.py's output (results/ray.json)
         lines += [RAY.read_text("utf-8").strip(), ""]
     if first:
