@@ -151,6 +151,7 @@ def main(argv=None) -> int:
                 run_dir = (keep or tmp) / label
                 r = isolated(train_and_score, config, extra + [f"training.seed={seed}"], str(run_dir))
                 r["run_dir"] = str(run_dir) if keep else None
+                r["command"] = command_line()  # with --append, the runs of one file come from several commands
                 runs.append(r)
                 save(runs, skipped)  # after every run: a later one that is killed loses nothing
                 print(f"{label}: {r['wall_seconds']} s, test mean macro F1 {r['scores']['test']['mean_macro_f1']}",

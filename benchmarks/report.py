@@ -237,8 +237,8 @@ def gpu_training_section(g: dict, cpu_minutes: float | None) -> list[str]:
     lines = ["## GPU training", "",
              f"Runs of `benchmarks/gpu_training.py` on {runs[0]['device'] if runs else 'a GPU'} ({m['date']}, "
              f"torch {m['torch']}, {m['usable_cores']} CPU cores); each run in a fresh process, scored on the "
-             "dev split (where its thresholds were tuned), the test split and the seeds. Last command: "
-             f"`{g['command']}`.", "",
+             "dev split (where its thresholds were tuned), the test split and the seeds. Commands: "
+             + ", then ".join(f"`{c}`" for c in dict.fromkeys(r.get("command", g["command"]) for r in runs)) + ".", "",
              "| config | seed | precision | steps | epochs | training (s) | wall, with loading and scoring (s) "
              "| articles/s | peak GPU memory (GB) | dev mean macro F1 | test topic macro F1 | test regions micro F1 "
              "| test sectors micro F1 | test partners micro F1 |",
