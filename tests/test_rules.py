@@ -209,11 +209,14 @@ def test_titles_hide_sector_words_from_the_rules(model):
 
 @pytest.mark.parametrize("text, politics", [
     ("Hai bên nhất trí hợp tác về du lịch.", False),
+    ("Nhân kỷ niệm 50 năm thiết lập quan hệ ngoại giao, hai bên hợp tác về du lịch.", False),
+    ("Nhân dịp 30 năm quan hệ ngoại giao, hai bên hợp tác về du lịch.", False),
     ("Hai bên nhất trí tăng cường tham vấn chính trị và hợp tác về du lịch.", True),
     ("Hai bên thúc đẩy quan hệ giữa hai Đảng và hợp tác về du lịch.", True),
 ])
 def test_politics_needs_a_stated_political_element(model, text, politics):
-    # the guide's political elements: consultations and party channels count, a cooperation area alone does not
+    # the guide's political elements: consultations and party channels count; a cooperation area alone or an
+    # anniversary of relations (background) does not
     sectors = model.sectors(model.prepare(text))
     assert "tourism" in sectors
     assert ("politics_diplomacy" in sectors) is politics
