@@ -216,7 +216,7 @@ def test_titles_hide_sector_words_from_the_rules(model):
 ])
 def test_politics_needs_a_stated_political_element(model, text, politics):
     # the guide's political elements: consultations and party channels count; a cooperation area alone or an
-    # anniversary of relations (background) does not
+    # anniversary of relations (none of the guide's political elements) does not
     sectors = model.sectors(model.prepare(text))
     assert "tourism" in sectors
     assert ("politics_diplomacy" in sectors) is politics
