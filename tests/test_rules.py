@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,17 @@ def test_compound_phrases_take_the_guide_sector(model, text, expected, not_expec
     sectors = model.sectors(model.prepare(text))
     assert expected in sectors
     assert not_expected is None or not_expected not in sectors
+
+
+@pytest.mark.parametrize("form", ["NFC", "NFD", "tone"])
+def test_sector_evidence_points_into_the_text_as_written(model, form):
+    # the model reads composed text with one tone convention; its evidence must still be found in, and
+    # point into, decomposed text or text that places tone marks the other way ("hoá" for "hóa")
+    nfc = "Hai bên nhất trí thúc đẩy hợp tác thương mại, đầu tư và văn hóa với Nhật Bản."
+    text = {"NFC": nfc, "NFD": unicodedata.normalize("NFD", nfc), "tone": nfc.replace("hóa", "hoá")}[form]
+    result = model.predict([text])[0]
+    cues = result["sector_cues"]
+    assert {c["label"] for c in cues} == {"economy_trade", "investment_finance", "culture_sports"}
+    for c in cues:
+        assert text[c["start"]:c["end"]] == c["form"]
+    assert [c["code"] for c in result["mentions"]] == ["JP"]

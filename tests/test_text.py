@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diploml.text import clean, is_noise, normalize, preprocess, segment, strip_tones
+from diploml.text.normalize import Aligned
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -187,3 +188,13 @@ def test_preprocess_options_off():
 def test_segment_pyvi_when_installed():
     pytest.importorskip("pyvi")
     assert "Việt_Nam" in segment("Việt Nam và Hàn Quốc", "pyvi")
+
+
+def test_aligned_search_form_maps_back_to_the_text_as_written():
+    written = unicodedata.normalize("NFD", "Hợp tác văn hoá – du lịch")
+    view = Aligned(written)
+    assert view.key == "Hợp tác văn hóa - du lịch"  # composed, tone convention, plain dash
+    a = view.key.index("văn hóa")
+    start, end = view.span(a, a + len("văn hóa"))
+    assert unicodedata.normalize("NFC", written[start:end]) == "văn hoá"
+    assert Aligned("a\nb").key == "a b" and Aligned("a\nb", spaces=False).key == "a\nb"

@@ -17,14 +17,13 @@ exactly; the longest name wins ("Vương quốc Anh" over "Anh", "Nam Mỹ" bloc
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
 
 from diploml.partners.regions import m49_table, region_of, regions_of
-from diploml.text.normalize import fix_tone_placement
+from diploml.text.normalize import Aligned
 
 __all__ = [
     "Mention", "Gazetteer", "candidates", "codes_of", "find", "gazetteer", "group_by_region", "names_of",
@@ -40,8 +39,6 @@ CLDR_ORGS = {"UN": "ORG:UN", "EU": "ORG:EU"}
 # English names (the table's name_en, also from CLDR) that are common words or personal names.
 AMBIGUOUS_ENGLISH = {"Chad", "Jersey", "Guernsey", "Turkey", "Man", "Isle of Man", "Jordan", "Georgia"}
 
-_CHAR_MAP = {c: "'" for c in "‘’‚‛′`"} | {c: '"' for c in "“”„‟«»″"} | {c: "-" for c in "‐‑‒–—―−"}
-_WORD = re.compile(r"[^\W\d_]+")
 _SEP = re.compile(r"[\s\-]+")
 
 
@@ -68,37 +65,9 @@ class _Entry:
     flags: frozenset
 
 
-class _Keyed:
-    """Text mapped to a same-length matching key, with spans back into the original."""
-
-    def __init__(self, text: str):
-        chars, starts, ends = [], [], []
-        i, n = 0, len(text)
-        while i < n:  # a base character and its combining marks form one cluster
-            j = i + 1
-            while j < n and unicodedata.combining(text[j]):
-                j += 1
-            for c in unicodedata.normalize("NFC", text[i:j]):
-                chars.append(" " if c.isspace() else _CHAR_MAP.get(c, c))
-                starts.append(i)
-                ends.append(j)
-            i = j
-        key = "".join(chars)
-        self.key = _WORD.sub(_fix_same_length, key)
-        self.starts, self.ends = starts, ends
-
-    def span(self, a: int, b: int) -> tuple[int, int]:
-        return self.starts[a], self.ends[b - 1]
-
-
-def _fix_same_length(m: re.Match) -> str:
-    fixed = fix_tone_placement(m.group())
-    return fixed if len(fixed) == len(m.group()) else m.group()
-
-
 def form_key(form: str) -> str:
     """A name in matching form: NFC, tone convention, plain punctuation."""
-    return _Keyed(form).key.strip()
+    return Aligned(form).key.strip()
 
 
 def _pattern(entry: _Entry) -> str:
@@ -180,7 +149,7 @@ class Gazetteer:
         self._index = dict(index)
 
     def find(self, text: str, *, include_vietnam: bool = False) -> list[Mention]:
-        keyed = _Keyed(text)
+        keyed = Aligned(text)
         key = keyed.key
         out = []
         pos = 0

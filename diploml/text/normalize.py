@@ -94,3 +94,42 @@ def strip_tones(text: str) -> str:
     """Text without tone marks (vowel shapes such as ô, ư, ă, đ are kept)."""
     d = unicodedata.normalize("NFD", text)
     return unicodedata.normalize("NFC", "".join(c for c in d if c not in TONES))
+
+
+# Quotes and dashes as the gazetteer and the sector lexicon write them (one character for one).
+_SEARCH_MAP = {c: "'" for c in "‘’‚‛′`"} | {c: '"' for c in "“”„‟«»″"} | {c: "-" for c in "‐‑‒–—―−"}
+
+
+class Aligned:
+    """A text in search form, with spans back into the text as written.
+
+    ``key``: each base character and its combining marks composed (NFC), the tone convention of
+    ``fix_tone_placement``, plain quotes and dashes, and with ``spaces`` every white-space character a
+    space. Names and cue phrases are matched in ``key``; ``span`` maps a match back, so evidence points
+    into the user's text even when it is decomposed Unicode or places tone marks the other way.
+    """
+
+    def __init__(self, text: str, *, spaces: bool = True):
+        chars, starts, ends = [], [], []
+        i, n = 0, len(text)
+        while i < n:  # a base character and its combining marks form one cluster
+            j = i + 1
+            while j < n and unicodedata.combining(text[j]):
+                j += 1
+            for c in unicodedata.normalize("NFC", text[i:j]):
+                chars.append(" " if spaces and c.isspace() else _SEARCH_MAP.get(c, c))
+                starts.append(i)
+                ends.append(j)
+            i = j
+        self.key = _WORD.sub(_fix_same_length, "".join(chars))
+        self.starts, self.ends = starts, ends
+
+    def span(self, a: int, b: int) -> tuple[int, int]:
+        """The span of the original text that ``key[a:b]`` was made from."""
+        return self.starts[a], self.ends[b - 1]
+
+
+def _fix_same_length(m: re.Match) -> str:
+    fixed = fix_tone_placement(m.group())
+    return fixed if len(fixed) == len(m.group()) else m.group()
+
