@@ -65,8 +65,6 @@ def unseen_events(real: list) -> list:
     return [a for a in real if a.id not in told]
 
 
-
-
 def verdict(summary: dict, candidate: str, others: list[str]) -> list[dict]:
     """Per goal metric: does ``candidate`` beat every model in ``others``?"""
     out = []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, ROOT  # noqa: E402
+from common import DEFAULT_TRANSFORMER, RESULTS, ROOT  # noqa: E402
 
 from diploml.evaluation.reports import _plt, save_figure  # noqa: E402
 
@@ -254,10 +254,10 @@ def gpu_training_section(g: dict, cpu_minutes: float | None) -> list[str]:
             continue
         spread = ", ".join(f"{k} {v['mean']} ± {v['std']} (range {v['range']})" for k, v in s["test"].items())
         lines += ["", f"`{config}` over seeds {s['seed_values']}, test split: {spread}."]
-    default = [r for r in runs if r["config"] == "configs/default.yaml"]
+    default = [r for r in runs if r["config"] == DEFAULT_TRANSFORMER]
     if cpu_minutes and default:
         gpu_minutes = min(r["train_runtime_s"] for r in default) / 60
-        lines += ["", f"Training time of `configs/default.yaml`, GPU against the 2-core CPU run recorded under "
+        lines += ["", f"Training time of `{DEFAULT_TRANSFORMER}`, GPU against the 2-core CPU run recorded under "
                   f"Training cost ({cpu_minutes} min): {gpu_minutes:.2f} min, "
                   f"{cpu_minutes / gpu_minutes:.0f}x faster (fastest run; the first run on a fresh machine "
                   "includes CUDA start-up)."]

@@ -26,7 +26,6 @@ from diploml.evaluation.metrics import (
 from diploml.rundir import RunDirError, RunInfo, model_card_tail, package_versions, read_run, save_model_dir
 from diploml.tasks import Task
 from diploml.text import guard, preprocess
-from diploml.text.normalize import Aligned
 
 RULE_PRIOR = "rule_prior.safetensors"
 
@@ -237,14 +236,10 @@ class Model:
         for r, text in zip(results, texts, strict=True):
             if evidence:
                 r["mentions"] = partner_evidence(text, r.get("regions", []), r.get("partners"))
-                # cues are found in the search form of the text (as the model's preprocessing composes
-                # Unicode and places tone marks) and reported as spans of the text as written
-                view = Aligned(text, spaces=False)
-                cues = self.sector_cues(view.key)
+                cues = self.sector_cues(text)
                 if cues is not None and "sectors" in r:
                     r["sector_cues"] = [{"label": d["label"], "form": text[a:b], "start": a, "end": b}
-                                        for d in r["sectors"] for a, b in (view.span(*s) for s in
-                                                                           cues.get(d["label"], []))]
+                                        for d in r["sectors"] for a, b in cues.get(d["label"], [])]
             warning = guard(text)
             if warning:
                 r["warning"] = warning
@@ -293,8 +288,8 @@ class Model:
         return self._rules._predict_proba(texts, batch_size=None, progress=False)
 
     def sector_cues(self, text: str) -> dict[str, list[tuple[int, int]]] | None:
-        """Spans in ``text`` of the sector cues this model reads (None: it reads none); the evidence of
-        ``predict``'s ``sector_cues``."""
+        """Spans in ``text`` as written of the sector cues this model reads (None: it reads none); the
+        evidence of ``predict``'s ``sector_cues``."""
         return None
 
     def explain(self, text: str, task: str, label: str) -> dict | None:

@@ -24,6 +24,7 @@ from diploml.models.base import Model
 from diploml.partners import regions_of
 from diploml.rundir import RunInfo, model_card_tail
 from diploml.text import normalize, preprocess
+from diploml.text.normalize import Aligned
 
 RULE_FILES = ("topic.yaml", "sectors.yaml", "partners.yaml")
 
@@ -137,6 +138,14 @@ def sector_cue_spans(text: str, lexicon: dict | None = None) -> dict[str, list[t
     return out
 
 
+
+def written_cue_spans(text: str, lexicon: dict | None = None) -> dict[str, list[tuple[int, int]]]:
+    """``sector_cue_spans`` of raw ``text``, found in its search form (``Aligned``: composed Unicode, the
+    tone convention, as the models read it after preprocessing) and given as spans of ``text`` as written:
+    the evidence ``predict`` reports, also for decomposed Unicode or "hoá" for "hóa"."""
+    view = Aligned(text, spaces=False)
+    return {label: [view.span(a, b) for a, b in spans] for label, spans in sector_cue_spans(view.key, lexicon).items()}
+
 class RuleClassifier(Model):
     """Trigger phrases for ``topic``, the gazetteer for ``regions``, keywords for ``sectors``."""
 
@@ -200,7 +209,7 @@ class RuleClassifier(Model):
         return cfg["fallback"], False
 
     def sector_cues(self, text: str) -> dict[str, list[tuple[int, int]]]:
-        return sector_cue_spans(text, self.rules["sectors.yaml"])
+        return written_cue_spans(text, self.rules["sectors.yaml"])
 
     def sectors(self, text: str) -> list[str]:
         """Sectors one of whose cues occurs in the preprocessed ``text`` (see ``sector_cue_spans``)."""

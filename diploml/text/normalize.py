@@ -97,7 +97,7 @@ def strip_tones(text: str) -> str:
 
 
 # Quotes and dashes as the gazetteer and the sector lexicon write them (one character for one).
-_SEARCH_MAP = {c: "'" for c in "‘’‚‛′`"} | {c: '"' for c in "“”„‟«»″"} | {c: "-" for c in "‐‑‒–—―−"}
+_SEARCH_MAP = _QUOTES | _DASHES
 
 
 class Aligned:

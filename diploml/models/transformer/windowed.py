@@ -65,9 +65,9 @@ class WindowedClassifier(Model):
     def sector_cues(self, text: str) -> dict[str, list[tuple[int, int]]] | None:
         if self.cue_task is None or self.cue_task.name != "sectors":
             return None
-        from diploml.models.rules import sector_cue_spans
+        from diploml.models.rules import written_cue_spans
 
-        return sector_cue_spans(text, self.cue_lexicon)
+        return written_cue_spans(text, self.cue_lexicon)
 
     @property
     def cue_task(self):
