@@ -253,3 +253,19 @@ def test_sector_evidence_points_into_the_text_as_written(model, form):
     for c in cues:
         assert text[c["start"]:c["end"]] == c["form"]
     assert [c["code"] for c in result["mentions"]] == ["JP"]
+
+
+def test_evidence_leaves_out_lines_that_cleaning_removed(model):
+    # the caption and the related-news link are page noise: the model never read them, so a country or a
+    # cue phrase found only there is no evidence (the same cue in the body is)
+    text = ("Việt Nam và Lào thúc đẩy hợp tác\n"
+            "Hà Nội, 3/5 - Hai bên nhất trí thúc đẩy hợp tác thương mại với Lào.\n"
+            "Bộ trưởng Nhật Bản thăm hội chợ thương mại. (Ảnh: TTXVN)\n"
+            "Tin liên quan\n"
+            "Thương mại Việt Nam - Hàn Quốc tăng mạnh")
+    noise_from = text.index("Bộ trưởng Nhật Bản")
+    result = model.predict([text])[0]
+    assert [c["start"] < noise_from for c in result["sector_cues"]] == [True]
+    assert result["sector_cues"][0]["form"] == "thương mại"
+    assert {m["code"] for m in result["mentions"]} == {"LA"}
+    assert {m["code"] for m in model.predict([text.replace("(Ảnh: TTXVN)", "")])[0]["mentions"]} >= {"LA", "JP"}

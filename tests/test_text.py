@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diploml.text import clean, is_noise, normalize, preprocess, segment, strip_tones
+from diploml.text.clean import _tidy, kept_spans
 from diploml.text.normalize import Aligned
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -198,3 +199,29 @@ def test_aligned_search_form_maps_back_to_the_text_as_written():
     start, end = view.span(a, a + len("văn hóa"))
     assert unicodedata.normalize("NFC", written[start:end]) == "văn hoá"
     assert Aligned("a\nb").key == "a b" and Aligned("a\nb", spaces=False).key == "a\nb"
+
+
+# --- kept_spans: the lines of the text as written that cleaning keeps ----------------------------------
+
+def _kept_text(text: str, normalized: bool = True) -> str:
+    lines = [text[a:b] for a, b in kept_spans(text, normalized=normalized)]
+    return "\n".join(_tidy(normalize(line) if normalized else line) for line in lines)
+
+
+@pytest.mark.parametrize("page", SEEDS + sorted((FIXTURES / "noisy").glob("page_?.txt")), ids=lambda p: p.stem)
+def test_kept_spans_are_the_lines_clean_keeps(page):
+    text = read(page)
+    assert _kept_text(text) == clean(normalize(text))
+    text_lines = [line for line in normalize(text).split("\n") if line.strip()]
+    assert len(kept_spans(text)) < len(text_lines)  # the page holds noise, and its lines are left out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), viet_text))
+def test_kept_spans_agree_with_clean_on_any_text(text):
+    assert _kept_text(text) == clean(normalize(text))
+    assert _kept_text(text, normalized=False) == clean(text)
+
+
+def test_kept_spans_of_html_is_none():
+    assert kept_spans("<html><body><p>Hai bên hội đàm.</p></body></html>") is None

@@ -26,6 +26,7 @@ from diploml.evaluation.metrics import (
 from diploml.rundir import RunDirError, RunInfo, model_card_tail, package_versions, read_run, save_model_dir
 from diploml.tasks import Task
 from diploml.text import guard, preprocess
+from diploml.text.clean import kept_spans
 
 RULE_PRIOR = "rule_prior.safetensors"
 
@@ -119,6 +120,11 @@ def partner_evidence(text: str, predicted_regions: list[dict], predicted_partner
     return out
 
 
+def _within(spans: list[tuple[int, int]] | None, a: int, b: int) -> bool:
+    """Whether ``[a, b)`` lies inside one of ``spans`` (None: no restriction)."""
+    return spans is None or any(s <= a and b <= e for s, e in spans)
+
+
 def as_articles(X, y=None) -> list[Article]:
     """Articles from Article objects, or from texts plus label dicts."""
     if isinstance(X, str):
@@ -166,6 +172,13 @@ class Model:
     def prepare(self, text: str) -> str:
         """The text the model reads: the config's preprocessing (normalise, clean, segment)."""
         return preprocess(text, **self.config.preprocess.model_dump())
+
+    def read_spans(self, text: str) -> list[tuple[int, int]] | None:
+        """Spans of ``text`` as written that the model reads: the lines that cleaning keeps (None: all of it,
+        when the config does not clean or ``text`` is HTML). Evidence outside them (a caption, a related-news
+        link, a footer) is not reported: the model never saw it."""
+        pp = self.config.preprocess
+        return kept_spans(text, normalized=pp.normalize) if pp.clean else None
 
     @property
     def random_state(self) -> int:
@@ -235,11 +248,14 @@ class Model:
         results = self.decode(self.predict_proba(texts, batch_size=batch_size, progress=progress))
         for r, text in zip(results, texts, strict=True):
             if evidence:
-                r["mentions"] = partner_evidence(text, r.get("regions", []), r.get("partners"))
+                read = self.read_spans(text)
+                r["mentions"] = [m for m in partner_evidence(text, r.get("regions", []), r.get("partners"))
+                                 if _within(read, m["start"], m["end"])]
                 cues = self.sector_cues(text)
                 if cues is not None and "sectors" in r:
                     r["sector_cues"] = [{"label": d["label"], "form": text[a:b], "start": a, "end": b}
-                                        for d in r["sectors"] for a, b in cues.get(d["label"], [])]
+                                        for d in r["sectors"] for a, b in cues.get(d["label"], [])
+                                        if _within(read, a, b)]
             warning = guard(text)
             if warning:
                 r["warning"] = warning

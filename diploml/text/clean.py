@@ -250,11 +250,8 @@ def strip_html(text: str) -> str:
     return "".join(parser.parts)
 
 
-def clean(text: str) -> str:
-    """Article text without page noise (HTML markup included): one kept line per output line. Idempotent."""
-    text = strip_html(text)
-    lines = [_TABLE_EDGE.sub("", line.strip()).strip() for line in text.splitlines()]
-    lines = [line for line in lines if line and any(c.isalnum() for c in line)]
+def _kept(lines: list[str]) -> list[bool]:
+    """Which of the (stripped, non-empty) lines of a page ``clean`` keeps."""
     keep = [True] * len(lines)
     title = None
     in_related = False
@@ -280,4 +277,43 @@ def clean(text: str) -> str:
             keep[i] = False
         else:
             break
-    return "\n".join(line for line, k in zip(lines, keep, strict=True) if k)
+    return keep
+
+
+def _tidy(line: str) -> str:
+    return _TABLE_EDGE.sub("", line.strip()).strip()
+
+
+def _is_text_line(line: str) -> bool:
+    return bool(line) and any(c.isalnum() for c in line)
+
+
+def clean(text: str) -> str:
+    """Article text without page noise (HTML markup included): one kept line per output line. Idempotent."""
+    text = strip_html(text)
+    lines = [line for line in map(_tidy, text.splitlines()) if _is_text_line(line)]
+    return "\n".join(line for line, k in zip(lines, _kept(lines), strict=True) if k)
+
+
+# the characters str.splitlines breaks at (normalize maps each to "\n", so line numbers agree)
+_LINE = re.compile(r"[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
+
+
+def kept_spans(text: str, *, normalized: bool = True) -> list[tuple[int, int]] | None:
+    """Character spans of ``text`` as written holding the lines that ``clean`` keeps, so that evidence
+    found in the raw text can be restricted to what a model read. ``normalized``: decide on each line as
+    ``preprocess`` does, after ``normalize`` (cleaning rules are written for normalised text).
+
+    None for an HTML page: its markup has no line-for-line correspondence with the cleaned text.
+    """
+    if _HTML_HINT.search(text):
+        return None
+    from diploml.text.normalize import normalize
+
+    spans, lines = [], []
+    for m in _LINE.finditer(text):
+        line = _tidy(normalize(m.group()) if normalized else m.group())
+        if _is_text_line(line):
+            spans.append(m.span())
+            lines.append(line)
+    return [span for span, k in zip(spans, _kept(lines), strict=True) if k]
