@@ -138,13 +138,13 @@ def sector_cue_spans(text: str, lexicon: dict | None = None) -> dict[str, list[t
     return out
 
 
-
 def written_cue_spans(text: str, lexicon: dict | None = None) -> dict[str, list[tuple[int, int]]]:
     """``sector_cue_spans`` of raw ``text``, found in its search form (``Aligned``: composed Unicode, the
     tone convention, as the models read it after preprocessing) and given as spans of ``text`` as written:
     the evidence ``predict`` reports, also for decomposed Unicode or "hoá" for "hóa"."""
     view = Aligned(text, spaces=False)
     return {label: [view.span(a, b) for a, b in spans] for label, spans in sector_cue_spans(view.key, lexicon).items()}
+
 
 class RuleClassifier(Model):
     """Trigger phrases for ``topic``, the gazetteer for ``regions``, keywords for ``sectors``."""

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from html.parser import HTMLParser
 
+from diploml.text.normalize import _LINE_BREAKS, normalize
+
 _FLAGS = re.IGNORECASE | re.UNICODE
 
 
@@ -295,8 +297,8 @@ def clean(text: str) -> str:
     return "\n".join(line for line, k in zip(lines, _kept(lines), strict=True) if k)
 
 
-# the characters str.splitlines breaks at (normalize maps each to "\n", so line numbers agree)
-_LINE = re.compile(r"[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
+# a line between the breaks normalize maps to "\n" (those str.splitlines breaks at), so line numbers agree
+_LINE = re.compile("[^\n" + re.escape("".join(_LINE_BREAKS)) + "]+")
 
 
 def kept_spans(text: str, *, normalized: bool = True) -> list[tuple[int, int]] | None:
@@ -308,8 +310,6 @@ def kept_spans(text: str, *, normalized: bool = True) -> list[tuple[int, int]] |
     """
     if _HTML_HINT.search(text):
         return None
-    from diploml.text.normalize import normalize
-
     spans, lines = [], []
     for m in _LINE.finditer(text):
         line = _tidy(normalize(m.group()) if normalized else m.group())

@@ -132,4 +132,3 @@ class Aligned:
 def _fix_same_length(m: re.Match) -> str:
     fixed = fix_tone_placement(m.group())
     return fixed if len(fixed) == len(m.group()) else m.group()
-
