@@ -55,6 +55,9 @@ class TransformerModel(Section):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     freeze_embeddings: bool = False
     freeze_layers: int = Field(0, ge=0, description="freeze the lower N encoder layers")
+    cache_frozen: bool = Field(
+        False, description="training: run the frozen lower layers once per window, without dropout, and train on "
+        "their cached output (the frozen layers' forward pass is not repeated every epoch)")
     trim_vocab: bool = Field(False, description="keep only word pieces used by the training texts")
     cue_task: str | None = Field(
         None, description="a multi-label task scored from the cue phrases of its labels (sectors: the rules' "
@@ -65,6 +68,8 @@ class TransformerModel(Section):
     def _stride_fits(self):
         if self.stride >= self.max_length - 2:
             raise ValueError(f"stride ({self.stride}) must be smaller than max_length - 2 ({self.max_length - 2})")
+        if self.cache_frozen and not self.freeze_layers:
+            raise ValueError("cache_frozen needs freeze_layers >= 1 (there is nothing frozen to cache)")
         return self
 
 
@@ -205,7 +210,8 @@ class TrainingConfig(Section):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     max_grad_norm: float = 1.0
     seed: int = 42
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field("auto", description="auto: bf16 on a capable GPU")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="auto: bf16 on a capable GPU, else fp32; bf16 without a GPU: CPU autocast")
     eval_strategy: Literal["epoch", "steps", "no"] = "epoch"
     eval_steps: int | None = None
     logging_steps: int = Field(10, ge=1)

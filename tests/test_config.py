@@ -67,6 +67,12 @@ def test_wrong_type_and_value_are_named():
         config_from_dict({"model": {"pooling": "median"}})
 
 
+def test_cache_frozen_needs_frozen_layers():
+    with pytest.raises(ConfigError, match=r"model: .*cache_frozen needs freeze_layers >= 1"):
+        config_from_dict({"model": {"cache_frozen": True}})
+    assert config_from_dict({"model": {"cache_frozen": True, "freeze_layers": 1}}).model.cache_frozen
+
+
 def test_unknown_task_in_include_and_loss_weights():
     with pytest.raises(ConfigError, match=r"tasks.include: unknown task 'topik'"):
         config_from_dict({"tasks": {"include": ["topik"]}})

@@ -206,11 +206,50 @@ def test_cues_beyond_the_training_cap_are_not_scored_in_training(tmp_path):
     assert all(w == 0 for pos in item["cue_positions"] for w, _ in pos)
 
 
+def test_cached_frozen_layers_give_the_full_forward(tmp_path):
+    """The layers above cached lower-layer states give exactly the encoder's own output (eval mode), padding
+    included; read as the output of the wrong depth, it does not."""
+    cfg = tiny_config(tmp_path, model={"freeze_layers": 1, "cache_frozen": "true"})
+    clf = DiploClassifier(cfg, random_state=0).fit(easy_articles()[:2])  # builds the model; weights are irrelevant
+    net = clf.model.eval()
+    batch = WindowCollator(clf.tokenizer.pad_token_id)(clf._items(easy_articles()))
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    assert (mask == 0).any()  # windows of different lengths: the padded positions are masked in both paths
+    with torch.no_grad():
+        full = net.token_states(ids, mask)
+        cached = net.token_states(ids, mask, net.lower_states(ids, mask, 1))
+        assert torch.equal(cached, full)
+        low = net.lower_states(ids, mask, 1)
+        net.frozen_depth = 0  # told the wrong depth, the cached layer would run twice
+        assert not torch.allclose(net.token_states(ids, mask, low), full)
+
+
+def test_overfit_and_round_trip_with_cached_frozen_layers(tmp_path):
+    """model.cache_frozen: training reads the frozen layer's cached output (the collator pads it); the model
+    still overfits every task, and the saved run (which has no cache) predicts what the fitted one does."""
+    cfg = tiny_config(tmp_path, model={"freeze_layers": 1, "cache_frozen": "true"},
+                      training={"epochs": 60, "batch_size": 4, "learning_rate": 5e-3, "eval_strategy": "no"},
+                      evaluation={"tune_thresholds": False})
+    articles = easy_articles()
+    clf = DiploClassifier(cfg, random_state=0).fit(articles)
+    items = clf._items(articles)
+    assert "frozen_states" not in items[0]  # prediction items carry no cache: the full encoder runs
+    assert _train_loss(clf, articles) < 0.1
+    texts = [a.full_text for a in articles]
+    probas = clf.predict_proba(texts)
+    metrics = evaluate_probas(clf.tasks, [a.labels for a in articles], probas, clf.decision_thresholds())
+    assert metrics.tasks["topic"]["macro_f1"] == pytest.approx(1.0)
+    assert metrics.tasks["partners"]["micro_f1"] == pytest.approx(1.0)
+    clf.save(tmp_path / "saved")
+    np.testing.assert_array_equal(diploml.load(tmp_path / "saved").predict_proba(texts)["topic"], probas["topic"])
+
+
 def test_bf16_mixed_precision_training(tmp_path):
     """training.precision=bf16 (what ``auto`` picks on a capable GPU) trains every task kind, cue-scored
-    sectors and partner mentions included; checked with the CPU's bf16 autocast."""
+    sectors and partner mentions included; checked with the CPU's bf16 autocast, which needs no
+    training.use_cpu on a machine without a GPU."""
     cfg = tiny_config(tmp_path, model={"cue_task": "sectors"},
-                      training={"precision": "bf16", "use_cpu": "true", "epochs": 3, "eval_strategy": "no"},
+                      training={"precision": "bf16", "epochs": 3, "eval_strategy": "no"},
                       evaluation={"tune_thresholds": False})
     arts = easy_articles()
     clf = DiploClassifier(cfg, random_state=0).fit(arts)

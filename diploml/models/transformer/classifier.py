@@ -15,6 +15,7 @@ import logging
 import random
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from diploml.data import Article
-from diploml.models.transformer.inputs import keep_windows, label_targets
+from diploml.models.transformer.inputs import WindowCollator, keep_windows, label_targets
 from diploml.models.transformer.module import MultiTaskClassifier
 from diploml.models.transformer.windowed import CUE_LEXICON, WEIGHTS, WindowedClassifier
 from diploml.rundir import RunDirError, RunInfo, model_card_tail, read_run
@@ -36,6 +37,25 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def cache_frozen_states(model: MultiTaskClassifier, items: list[dict], depth: int, pad_token_id: int, *,
+                        batch_size: int = 32) -> None:
+    """Add to each training item the output of the frozen lower ``depth`` layers for its windows
+    (``frozen_states``: one (tokens, hidden) tensor per window), so that training runs only the layers above.
+    Computed once, in eval mode (no dropout in the frozen layers)."""
+    from tqdm.auto import tqdm
+
+    collate = WindowCollator(pad_token_id)
+    device = next(model.parameters()).device
+    for start in tqdm(range(0, len(items), batch_size), desc="frozen layers", unit="batch", mininterval=30.0):
+        chunk = items[start:start + batch_size]
+        batch = collate([{"input_ids": it["input_ids"]} for it in chunk])
+        states = model.lower_states(batch["input_ids"].to(device), batch["attention_mask"].to(device), depth).cpu()
+        row = 0
+        for it in chunk:
+            it["frozen_states"] = [states[row + w, :len(ids)].clone() for w, ids in enumerate(it["input_ids"])]
+            row += len(it["input_ids"])
 
 
 class DiploClassifier(WindowedClassifier):
@@ -79,6 +99,12 @@ class DiploClassifier(WindowedClassifier):
         dev_items = self._items(dev, cap) if dev else None
         pw = positive_weights(self.model_tasks, train_items) if cfg.tasks.positive_weights else None
         self.model = build_model(encoder, self.model_tasks, cfg.model, cfg.tasks, pw)
+        cache_seconds = 0.0
+        if cfg.model.cache_frozen:
+            start = time.perf_counter()
+            cache_frozen_states(self.model, train_items, cfg.model.freeze_layers, self.tokenizer.pad_token_id,
+                                batch_size=cfg.training.eval_batch_size)
+            cache_seconds = time.perf_counter() - start
         tmp = None
         if workdir is None:
             workdir = tmp = Path(tempfile.mkdtemp(prefix="diploml-train-"))
@@ -87,6 +113,10 @@ class DiploClassifier(WindowedClassifier):
         try:
             self.train_metrics_ = run_trainer(self.model, self.tokenizer, self.model_tasks, train_items, dev_items,
                                               cfg.training, workdir, resume=resume)
+            if cfg.model.cache_frozen:
+                # the cache is part of training: train_runtime counts it, so every report of training time does
+                self.train_metrics_["frozen_cache_runtime"] = round(cache_seconds, 1)
+                self.train_metrics_["train_runtime"] = self.train_metrics_.get("train_runtime", 0.0) + cache_seconds
         finally:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)

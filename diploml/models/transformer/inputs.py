@@ -128,6 +128,11 @@ class WindowCollator:
                 window_mask[a, row] = 1.0
                 row += 1
         batch = {"input_ids": input_ids, "attention_mask": attention, "window_mask": window_mask}
+        if "frozen_states" in items[0]:  # cached output of the frozen lower layers (model.cache_frozen)
+            states = [s for it in items for s in it["frozen_states"]]
+            batch["frozen_states"] = states[0].new_zeros((len(states), width, states[0].shape[-1]))
+            for row, s in enumerate(states):
+                batch["frozen_states"][row, :len(s)] = s
         if "positions" in items[0]:
             batch.update(self._mentions(items, width))
         if "cue_positions" in items[0]:

@@ -21,6 +21,8 @@ sector occurs.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,6 +49,7 @@ class MultiTaskClassifier(nn.Module):
         self.encoder = encoder
         self.tasks = [(name, kind, n) for name, kind, n in tasks]
         self.pooling = pooling
+        self.frozen_depth = 0  # layers under the states given to forward as frozen_states (lower_states sets it)
         self.window_pooling = window_pooling
         self.loss_weights = dict(loss_weights or {})
         hidden = encoder.config.hidden_size
@@ -65,8 +68,55 @@ class MultiTaskClassifier(nn.Module):
             self.register_buffer(f"pos_weight_{name}", pw.float() if pw is not None else torch.ones(max(n, 1)),
                                  persistent=False)
 
-    def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                     frozen_states: torch.Tensor | None = None) -> torch.Tensor:
+        """Last-layer token states; from ``frozen_states`` (the output of ``lower_states``), only the layers
+        above them run."""
+        if frozen_states is None:
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = self._layer_mask(attention_mask, frozen_states)
+        with self._layers(self._stack()[self.frozen_depth:]):
+            return self.encoder.encoder(frozen_states, attention_mask=mask).last_hidden_state
+
+    @torch.no_grad()
+    def lower_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, depth: int) -> torch.Tensor:
+        """Token states after the embeddings and the lower ``depth`` layers, without dropout: what the
+        frozen part of the encoder gives, computed once per training window (``training.cache_frozen``)."""
+        was_training = self.encoder.training
+        self.encoder.eval()
+        try:
+            with self._layers(self._stack()[:depth]):
+                out = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        finally:
+            self.encoder.train(was_training)
+        self.frozen_depth = depth
+        return out
+
+    def _layer_mask(self, attention_mask: torch.Tensor, states: torch.Tensor):
+        """The attention mask in the form the encoder's layers take (what its own forward builds)."""
+        try:
+            from transformers.masking_utils import create_bidirectional_mask
+        except ImportError:  # transformers 4: the additive (windows, 1, 1, tokens) mask
+            return self.encoder.get_extended_attention_mask(attention_mask, attention_mask.shape)
+        return create_bidirectional_mask(config=self.encoder.config, inputs_embeds=states,
+                                         attention_mask=attention_mask)
+
+    def _stack(self) -> nn.ModuleList:
+        stack = getattr(getattr(self.encoder, "encoder", None), "layer", None)
+        if stack is None:
+            raise ValueError(f"cannot find the layer stack of {type(self.encoder).__name__}")
+        return stack
+
+    @contextmanager
+    def _layers(self, layers):
+        # The encoder's own forward runs a slice of its layer stack: no copy, and masks and position
+        # handling stay the library's.
+        stack = self.encoder.encoder.layer
+        self.encoder.encoder.layer = nn.ModuleList(layers)
+        try:
+            yield
+        finally:
+            self.encoder.encoder.layer = stack
 
     def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor, window_mask: torch.Tensor) -> torch.Tensor:
         """One vector per article (articles, hidden) from token states (windows, tokens, hidden)."""
@@ -98,10 +148,11 @@ class MultiTaskClassifier(nn.Module):
         return (flat[index] * m).sum(1) / m.sum(1).clamp(min=1.0)
 
     def forward(self, input_ids, attention_mask, window_mask, mention_index=None, mention_mask=None,
-                candidate_article=None, cue_index=None, cue_mask=None, cue_article=None, cue_label=None, **labels):
+                candidate_article=None, cue_index=None, cue_mask=None, cue_article=None, cue_label=None,
+                frozen_states=None, **labels):
         """Logits per task (``{task: (articles, n_labels)}``; a mentions task: ``(candidates,)``) and ``loss``
-        when ``labels_<task>`` are given."""
-        hidden = self.token_states(input_ids, attention_mask)
+        when ``labels_<task>`` are given. ``frozen_states``: cached ``lower_states`` of the windows."""
+        hidden = self.token_states(input_ids, attention_mask, frozen_states)
         article = self.pool(hidden, attention_mask, window_mask)
         z = self.dropout(article)
         out, cue_logits = {}, None

@@ -245,8 +245,9 @@ def train(model: MultiTaskClassifier, tokenizer, tasks: list[Task], train_items:
         label_names=[f"labels_{t.name}" for t in tasks],
         dataloader_num_workers=cfg.dataloader_num_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
-        # accelerate sets up CPU DDP (gloo) only when asked to use the CPU; torchrun on a GPU-less box needs it
-        use_cpu=cfg.use_cpu or (_world_size() > 1 and not torch.cuda.is_available()),
+        # accelerate sets up CPU DDP (gloo) only when asked to use the CPU; torchrun on a GPU-less box needs it,
+        # and so does bf16 there (the Trainer refuses bf16 without a GPU unless told to use the CPU)
+        use_cpu=cfg.use_cpu or (not torch.cuda.is_available() and (_world_size() > 1 or cfg.precision == "bf16")),
         ddp_find_unused_parameters=False,
         **_precision_flags(cfg.precision),
     )
