@@ -114,6 +114,9 @@ def training_section(t: dict) -> list[str]:
     lines += ["", f"A full run: {f['train_articles']} training articles, {f['epochs']} epochs, {f['steps']} steps "
               f"of {c['batch_size']} articles (training reads at most {c['max_windows_per_article']} window(s) "
               "per article)."]
+    if c.get("frozen_cache_s"):
+        lines.append(f"The Trainer time includes {c['frozen_cache_s']} s of frozen-layer cache (`model.cache_frozen`: "
+                     "the frozen layers run once per training window), paid once per run, not per step.")
     if "estimated_minutes" in f:
         lines.append(f"Estimated from the timed steps: **{f['estimated_minutes']} min** ({f['note']}).")
     if "recorded_full_run" in t:
