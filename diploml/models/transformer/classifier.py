@@ -12,6 +12,7 @@ prediction are ``WindowedClassifier``'s (shared with the ONNX backend).
 from __future__ import annotations
 
 import logging
+import os
 import random
 import shutil
 import tempfile
@@ -40,13 +41,16 @@ def set_seed(seed: int) -> None:
 
 
 def cache_frozen_states(model: MultiTaskClassifier, items: list[dict], depth: int, pad_token_id: int, *,
-                        batch_size: int = 32) -> None:
+                        batch_size: int = 32, device: str | None = None) -> None:
     """Add to each training item the output of the frozen lower ``depth`` layers for its windows
-    (``frozen_states``: one (tokens, hidden) tensor per window), so that training runs only the layers above.
-    Computed once, in eval mode (no dropout in the frozen layers)."""
+    (``frozen_states``: one (tokens, hidden) tensor per window, kept in host memory), so that training runs
+    only the layers above. Computed once, in eval mode (no dropout in the frozen layers), on ``device``
+    (the model is moved there; default: where it is)."""
     from tqdm.auto import tqdm
 
     collate = WindowCollator(pad_token_id)
+    if device is not None:
+        model.to(device)
     device = next(model.parameters()).device
     for start in tqdm(range(0, len(items), batch_size), desc="frozen layers", unit="batch", mininterval=30.0):
         chunk = items[start:start + batch_size]
@@ -102,8 +106,11 @@ class DiploClassifier(WindowedClassifier):
         cache_seconds = 0.0
         if cfg.model.cache_frozen:
             start = time.perf_counter()
+            # on the GPU the Trainer will use (torchrun: this process's), not on the CPU the model was built on
+            gpu = torch.cuda.is_available() and not cfg.training.use_cpu
             cache_frozen_states(self.model, train_items, cfg.model.freeze_layers, self.tokenizer.pad_token_id,
-                                batch_size=cfg.training.eval_batch_size)
+                                batch_size=cfg.training.eval_batch_size,
+                                device=f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if gpu else None)
             cache_seconds = time.perf_counter() - start
         tmp = None
         if workdir is None:
