@@ -81,7 +81,7 @@ class MultiTaskClassifier(nn.Module):
     @torch.no_grad()
     def lower_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, depth: int) -> torch.Tensor:
         """Token states after the embeddings and the lower ``depth`` layers, without dropout: what the
-        frozen part of the encoder gives, computed once per training window (``training.cache_frozen``)."""
+        frozen part of the encoder gives, computed once per training window (``model.cache_frozen``)."""
         was_training = self.encoder.training
         self.encoder.eval()
         try:
