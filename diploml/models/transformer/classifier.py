@@ -46,13 +46,16 @@ def cache_frozen_states(model: MultiTaskClassifier, items: list[dict], depth: in
     (``frozen_states``: one (tokens, hidden) tensor per window, kept in host memory), so that training runs
     only the layers above. Computed once, in eval mode (no dropout in the frozen layers), on ``device``
     (the model is moved there; default: where it is)."""
+    import sys
+
     from tqdm.auto import tqdm
 
     collate = WindowCollator(pad_token_id)
     if device is not None:
         model.to(device)
     device = next(model.parameters()).device
-    for start in tqdm(range(0, len(items), batch_size), desc="frozen layers", unit="batch", mininterval=30.0):
+    for start in tqdm(range(0, len(items), batch_size), desc="frozen layers", unit="batch",
+                      mininterval=2.0 if sys.stderr.isatty() else 30.0):  # as the training bar
         chunk = items[start:start + batch_size]
         batch = collate([{"input_ids": it["input_ids"]} for it in chunk])
         states = model.lower_states(batch["input_ids"].to(device), batch["attention_mask"].to(device), depth).cpu()

@@ -10,7 +10,7 @@ import torch
 
 from diploml.config import TasksConfig, TransformerModel
 from diploml.encoders import resolve_encoder
-from diploml.models.transformer.module import MultiTaskClassifier
+from diploml.models.transformer.module import MultiTaskClassifier, layer_stack
 from diploml.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def freeze(encoder, *, embeddings: bool, layers: int) -> None:
     if embeddings:
         encoder.get_input_embeddings().weight.requires_grad_(False)
     if layers:
-        stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+        stack = layer_stack(encoder)
         if stack is None:
             raise ValueError(f"model.freeze_layers: cannot find the layer stack of {type(encoder).__name__}")
         if layers > len(stack):

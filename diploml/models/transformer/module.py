@@ -30,6 +30,11 @@ from torch import nn
 NO_CUE_LOGIT = -30.0  # a label with no cue in the article: sigmoid ~1e-13
 
 
+def layer_stack(encoder) -> nn.ModuleList | None:
+    """The transformer layers of a BERT/RoBERTa-style encoder (``encoder.encoder.layer``); None if it has none."""
+    return getattr(getattr(encoder, "encoder", None), "layer", None)
+
+
 class MultiTaskClassifier(nn.Module):
     def __init__(
         self,
@@ -102,7 +107,7 @@ class MultiTaskClassifier(nn.Module):
                                          attention_mask=attention_mask)
 
     def _stack(self) -> nn.ModuleList:
-        stack = getattr(getattr(self.encoder, "encoder", None), "layer", None)
+        stack = layer_stack(self.encoder)
         if stack is None:
             raise ValueError(f"cannot find the layer stack of {type(self.encoder).__name__}")
         return stack
